@@ -1,0 +1,118 @@
+"""The SegNet's shape and the checks on every user-facing argument.
+
+Torch-free on purpose: the cost model (and so the cost calculator and its CLI) reads
+the same layout as the model builder without paying for `import torch`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+CONV_KINDS = ("regular", "dsc")
+KERNEL_SIZES = (1, 3, 5, 7)  # what the app offers; any odd positive kernel is valid
+NUM_POOLS = 4
+MIN_SIZE = 2**NUM_POOLS  # four 2x2 poolings need at least 16 px on each side
+
+# The seed's SegNet-Basic encoder at base width 64; "M" is a 2x2 max-pool with indices.
+ENCODER_CFG = (1, 1, "M", 2, 2, "M", 4, 4, 4, "M", 8, 8, 8, "M")
+
+# Forward order: the four encoder blocks, then the decoder from the deepest block out.
+BLOCK_NAMES = ("enc1", "enc2", "enc3", "enc4", "dec4", "dec3", "dec2", "dec1")
+
+# Each named variant is a default per-block kind; "segnet_mixed" must be given `kinds`.
+MODEL_KINDS = {"segnet_regular": "regular", "segnet_dsc": "dsc", "segnet_mixed": None}
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution of the net: channels in and out, and whether it is the logits head."""
+
+    in_ch: int
+    out_ch: int
+    head: bool = False  # the last layer: a plain conv with bias, no BatchNorm or ReLU
+
+
+def check_choice(name: str, value, allowed: Sequence) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def check_kernel(kernel_size, name: str = "kernel_size") -> int:
+    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            f"{name} must be a positive odd integer (e.g. {', '.join(map(str, KERNEL_SIZES))}) "
+            f"so that padding k//2 keeps the size; got {kernel_size!r}"
+        )
+    return kernel_size
+
+
+def check_positive(name: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return value
+
+
+def check_size(size, *, min_size: int = MIN_SIZE) -> tuple[int, int]:
+    """Accept 128, (100, 150) or "100x150"; return (height, width)."""
+    if isinstance(size, str):
+        parts = size.lower().split("x")
+        try:
+            size = tuple(int(p) for p in parts) if len(parts) == 2 else int(size)
+        except ValueError:
+            raise ValueError(f"size must be N or HxW with integers; got {size!r}") from None
+    hw = (size, size) if isinstance(size, int) else tuple(size)
+    if len(hw) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in hw):
+        raise ValueError(f"size must be an integer or (height, width); got {size!r}")
+    if min(hw) < min_size:
+        raise ValueError(f"size must be at least {min_size} px on each side; got {hw[0]}x{hw[1]}")
+    return hw
+
+
+def resolve_kinds(kinds) -> tuple[str, ...]:
+    """One kind for the whole net, or one per block (8, in BLOCK_NAMES order)."""
+    if isinstance(kinds, str):
+        check_choice("kind", kinds, CONV_KINDS)
+        return (kinds,) * len(BLOCK_NAMES)
+    kinds = tuple(kinds)
+    if len(kinds) != len(BLOCK_NAMES):
+        raise ValueError(
+            f"kinds must be one kind or a list of {len(BLOCK_NAMES)} "
+            f"({', '.join(BLOCK_NAMES)}); got {len(kinds)}"
+        )
+    for block, kind in zip(BLOCK_NAMES, kinds):
+        check_choice(f"kind of block {block}", kind, CONV_KINDS)
+    return kinds
+
+
+def model_kinds(name: str, kinds=None) -> tuple[str, ...]:
+    """The per-block kinds of a named variant, `kinds` overriding for segnet_mixed."""
+    check_choice("model", name, tuple(MODEL_KINDS))
+    default = MODEL_KINDS[name]
+    if default is None:
+        if kinds is None:
+            raise ValueError(f"{name} needs kinds: a list of {len(BLOCK_NAMES)} of {CONV_KINDS}")
+        return resolve_kinds(kinds)
+    if kinds is not None and resolve_kinds(kinds) != resolve_kinds(default):
+        raise ValueError(f"{name} is all-{default}; use segnet_mixed for other kinds")
+    return resolve_kinds(default)
+
+
+def segnet_layout(base_channels: int = 64, num_classes: int = 3, in_channels: int = 3):
+    """Per block, the convolutions in forward order: encoder from ENCODER_CFG, decoder its mirror."""
+    check_positive("base_channels", base_channels)
+    check_positive("num_classes", num_classes)
+    encoder, block, ch = [], [], in_channels
+    for item in ENCODER_CFG:
+        if item == "M":
+            encoder.append(block)
+            block = []
+        else:
+            block.append(ConvSpec(ch, item * base_channels))
+            ch = item * base_channels
+    # The decoder undoes each encoder block: its convs reversed with channels swapped, so
+    # every decoder block ends at the width its encoder twin started from.
+    decoder = [[ConvSpec(c.out_ch, c.in_ch) for c in reversed(b)] for b in reversed(encoder)]
+    last = decoder[-1][-1]
+    decoder[-1][-1] = ConvSpec(last.in_ch, num_classes, head=True)
+    return encoder + decoder

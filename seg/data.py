@@ -1,0 +1,125 @@
+"""Oxford-IIIT Pet through torchvision, decoded once into a uint8 cache per split and size."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.datasets import OxfordIIITPet
+from torchvision.transforms import v2
+
+CLASS_NAMES = ("pet", "background", "border")  # trimap 1/2/3 minus one
+SPLITS = ("trainval", "test")
+CACHE_VERSION = 1  # bump when the cached content changes meaning
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+class DataNotFoundError(RuntimeError):
+    pass
+
+
+def default_data_root() -> Path:
+    """$SEG_DATA_ROOT, else the shared subset beside the checkout, else ./data."""
+    if os.environ.get("SEG_DATA_ROOT"):
+        return Path(os.environ["SEG_DATA_ROOT"])
+    return SHARED_DATA if SHARED_DATA.is_dir() else Path("data")
+
+
+def normalise_root(root) -> Path:
+    """torchvision wants the folder above `oxford-iiit-pet`; accept that folder itself too."""
+    root = Path(root)
+    if root.name == "oxford-iiit-pet" and (root / "images").is_dir():
+        return root.parent
+    return root
+
+
+def open_split(root, split: str, download: bool = False) -> OxfordIIITPet:
+    root = normalise_root(root)
+    try:
+        return OxfordIIITPet(root, split=split, target_types="segmentation", download=download)
+    except RuntimeError as err:
+        if "not found" not in str(err).lower():
+            raise
+        raise DataNotFoundError(
+            f"no Oxford-IIIT Pet data under {root}: pass --download to fetch it (about 800 MB), "
+            f"or --data-root DIR pointing at a folder that holds oxford-iiit-pet/"
+        ) from None
+
+
+def joint_resize(size: int):
+    # v2 resizes tv_tensors.Image bilinearly (antialiased) and tv_tensors.Mask with nearest.
+    return v2.Resize((size, size), antialias=True)
+
+
+def decode_sample(dataset: OxfordIIITPet, index: int, size: int):
+    """One (uint8 image 3xSxS, uint8 class mask SxS) pair, straight from the files."""
+    image, trimap = dataset[index]  # torchvision already does .convert("RGB") on the image
+    image = tv_tensors.Image(v2.functional.pil_to_tensor(image))
+    mask = tv_tensors.Mask(v2.functional.pil_to_tensor(trimap)[0])
+    image, mask = joint_resize(size)(image, mask)
+    return image.as_subclass(torch.Tensor), (mask.as_subclass(torch.Tensor) - 1).to(torch.uint8)
+
+
+def source_fingerprint(dataset: OxfordIIITPet, size: int) -> str:
+    """Changes whenever a listed file is added, removed, rewritten or touched."""
+    digest = hashlib.sha1(f"v{CACHE_VERSION}-{size}".encode())
+    for path in [*dataset._images, *dataset._segs]:
+        stat = os.stat(path)
+        digest.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_cached_split(root, split: str, size: int, cache_dir, download=False, limit=None):
+    """(images uint8 Nx3xSxS, masks uint8 NxSxS, ids) from the cache, building it if stale."""
+    dataset = open_split(root, split, download)
+    ids = [Path(p).stem for p in dataset._images]
+    cache = Path(cache_dir) / f"oxford-pet-{split}-{size}-{source_fingerprint(dataset, size)}.pt"
+    if cache.exists():
+        data = torch.load(cache, weights_only=True)
+    else:
+        pairs = [decode_sample(dataset, i, size) for i in range(len(dataset))]
+        data = {"images": torch.stack([p[0] for p in pairs]), "masks": torch.stack([p[1] for p in pairs])}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save(data, tmp)
+        os.replace(tmp, cache)  # a killed build never leaves a half-written cache behind
+    n = len(ids) if limit is None else min(limit, len(ids))
+    return data["images"][:n], data["masks"][:n], ids[:n]
+
+
+def train_augment():
+    """The seed's augmentation: horizontal flip and colour jitter. Training only."""
+    return v2.Compose([
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
+    ])
+
+
+class PetTensors(Dataset):
+    """Cached uint8 tensors as (float image in [0, 1], long class mask)."""
+
+    def __init__(self, images, masks, augment=None):
+        self.images, self.masks, self.augment = images, masks, augment
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        image, mask = tv_tensors.Image(self.images[i]), tv_tensors.Mask(self.masks[i])
+        if self.augment is not None:
+            image, mask = self.augment(image, mask)
+        image = image.as_subclass(torch.Tensor).float().div_(255)
+        return image, mask.as_subclass(torch.Tensor).long()
+
+
+def describe(root, images_by_split: dict) -> dict:
+    return {
+        "dataset": "Oxford-IIIT Pet (torchvision OxfordIIITPet, segmentation trimaps)",
+        "root": str(normalise_root(root)),
+        "split_sizes": {split: len(v) for split, v in images_by_split.items()},
+        "classes": list(CLASS_NAMES),
+    }

@@ -1,0 +1,41 @@
+"""The one place that decides what a "regular" and a "dsc" convolution are."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .config import CONV_KINDS, check_choice, check_kernel, check_positive
+
+
+class SeparableConv2d(nn.Module):
+    """Depthwise k x k (one filter per input channel) then pointwise 1 x 1, as in timm."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, bias: bool = False):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(
+            in_ch, in_ch, kernel_size, padding=kernel_size // 2, groups=in_ch, bias=False
+        )
+        self.conv_pw = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
+
+    def forward(self, x):
+        return self.conv_pw(self.conv_dw(x))
+
+
+def create_conv2d(kind: str, in_ch: int, out_ch: int, kernel_size: int, bias: bool = False):
+    """A size-preserving convolution of the given kind."""
+    check_choice("kind", kind, CONV_KINDS)
+    check_kernel(kernel_size)
+    check_positive("in_channels", in_ch)
+    check_positive("out_channels", out_ch)
+    if kind == "dsc":
+        return SeparableConv2d(in_ch, out_ch, kernel_size, bias=bias)
+    return nn.Conv2d(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias)
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, kind: str, in_ch: int, out_ch: int, kernel_size: int):
+        super().__init__(
+            create_conv2d(kind, in_ch, out_ch, kernel_size),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        )
