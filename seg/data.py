@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.datasets import OxfordIIITPet
@@ -55,13 +56,20 @@ def joint_resize(size: int):
     return v2.Resize((size, size), antialias=True)
 
 
-def decode_sample(dataset: OxfordIIITPet, index: int, size: int):
-    """One (uint8 image 3xSxS, uint8 class mask SxS) pair, straight from the files."""
-    image, trimap = dataset[index]  # torchvision already does .convert("RGB") on the image
-    image = tv_tensors.Image(v2.functional.pil_to_tensor(image))
-    mask = tv_tensors.Mask(v2.functional.pil_to_tensor(trimap)[0])
+def decode_files(image_path, trimap_path, size: int):
+    """One (uint8 image 3xSxS, uint8 class mask SxS) pair, straight from the files.
+
+    `.convert("RGB")` is what makes the dataset's GIF and RGBA PNG named .jpg load.
+    """
+    with Image.open(image_path) as img, Image.open(trimap_path) as tri:
+        image = tv_tensors.Image(v2.functional.pil_to_tensor(img.convert("RGB")))
+        mask = tv_tensors.Mask(v2.functional.pil_to_tensor(tri)[0])
     image, mask = joint_resize(size)(image, mask)
     return image.as_subclass(torch.Tensor), (mask.as_subclass(torch.Tensor) - 1).to(torch.uint8)
+
+
+def decode_sample(dataset: OxfordIIITPet, index: int, size: int):
+    return decode_files(dataset._images[index], dataset._segs[index], size)
 
 
 def source_fingerprint(dataset: OxfordIIITPet, size: int) -> str:

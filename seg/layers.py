@@ -39,3 +39,13 @@ class ConvBNReLU(nn.Sequential):
             nn.BatchNorm2d(out_ch),
             nn.ReLU(inplace=True),
         )
+
+
+def build_stack(kind: str, channels: int, kernel_size: int, layers: int) -> nn.Sequential:
+    """The cost calculator's halving/doubling stack as real layers (for torchinfo checks)."""
+    modules = []
+    for i in range(layers):
+        modules.append(create_conv2d(kind, channels << i, channels << (i + 1), kernel_size))
+        if i < layers - 1:
+            modules.append(nn.MaxPool2d(2))
+    return nn.Sequential(*modules)

@@ -1,0 +1,73 @@
+"""Plotly figures for the cost calculator and the training history, from plain dicts."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+COLOURS = {"regular": "#4c6ef5", "dsc": "#f08c00"}
+LABELS = {"regular": "regular conv", "dsc": "depthwise-separable"}
+
+
+def _layout(title, ytitle, log=False, xtitle="layer"):
+    return dict(
+        title=dict(text=title, x=0.02), barmode="group", height=320, template="plotly_white",
+        margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+        xaxis=dict(title=xtitle, type="category"), yaxis=dict(title=ytitle, type="log" if log else "linear"),
+    )
+
+
+def _bars(x, series, title, ytitle, log=False, xtitle="layer"):
+    # skip_invalid skips plotly's per-property validation: the inputs are ours, and it is
+    # most of the cost of building a figure (the calculator redraws on every slider move).
+    traces = [go.Bar(x=x, y=ys, name=LABELS[kind], marker_color=COLOURS[kind]) for kind, ys in series.items()]
+    return go.Figure(traces, _layout(title, ytitle, log, xtitle), skip_invalid=True)
+
+
+def stack_figures(table: dict):
+    rows = table["rows"]
+    x = [f"{r['layer']}: {r['in_ch']}→{r['out_ch']} @{r['height']}×{r['width']}" for r in rows]
+    params = _bars(x, {k: [r[f"{k}_params"] for r in rows] for k in COLOURS}, "Parameters per layer", "parameters", log=True)
+    macs = _bars(x, {k: [r[f"{k}_mult_adds"] for r in rows] for k in COLOURS}, "Mult-adds per layer", "mult-adds (log)", log=True)
+    ratio = go.Figure(
+        [go.Scatter(x=x, y=[r["ratio"] for r in rows], mode="lines+markers+text", name="DSC / regular",
+                    text=[f"{r['ratio']:.3f}" for r in rows], textposition="top center",
+                    marker_color=COLOURS["dsc"])],
+        _layout("DSC / regular (parameters = mult-adds)", "ratio"), skip_invalid=True,
+    )
+    ratio.update_yaxes(rangemode="tozero")
+    return params, macs, ratio
+
+
+def segnet_figure(cost: dict, baselines: dict):
+    """Per-block mult-adds of the chosen mix, beside all-regular and all-DSC."""
+    blocks = [b["block"] for b in cost["blocks"]]
+    traces = [
+        go.Bar(x=blocks, y=[b["mult_adds"] for b in baselines["regular"]["blocks"]], name="all regular",
+               marker_color=COLOURS["regular"], opacity=0.45),
+        go.Bar(x=blocks, y=[b["mult_adds"] for b in cost["blocks"]], name="your mix", marker_color="#2b8a3e",
+               text=[b["kind"] for b in cost["blocks"]], textposition="outside"),
+        go.Bar(x=blocks, y=[b["mult_adds"] for b in baselines["dsc"]["blocks"]], name="all DSC",
+               marker_color=COLOURS["dsc"], opacity=0.45),
+    ]
+    return go.Figure(traces, _layout("SegNet mult-adds per block", "mult-adds (log)", log=True, xtitle="block"),
+                     skip_invalid=True)
+
+
+def history_figures(histories: dict):
+    """Test pixel accuracy, mIoU and losses per epoch, one line per variant."""
+    specs = [("pixel_accuracy", "Test pixel accuracy"), ("miou", "Test mIoU"), ("test_loss", "Loss")]
+    figures = []
+    for key, title in specs:
+        traces = []
+        for name, history in histories.items():
+            kind = "dsc" if name.endswith("dsc") else "regular"
+            epochs = [h["epoch"] for h in history]
+            traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{LABELS[kind]} (test)",
+                                     mode="lines+markers", line=dict(color=COLOURS[kind])))
+            if key == "test_loss":
+                traces.append(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], name=f"{LABELS[kind]} (train)",
+                                         mode="lines", line=dict(color=COLOURS[kind], dash="dot")))
+        layout = _layout(title, key.replace("_", " "), xtitle="epoch")
+        layout["xaxis"]["type"] = "linear"
+        figures.append(go.Figure(traces, layout, skip_invalid=True))
+    return figures

@@ -1,0 +1,149 @@
+"""A photo in, masks out: one preprocessing function, one fast path, one postprocessing.
+
+Used by the app and by bench.py, so what the benchmark times is what the app runs.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import nn
+from torchvision.transforms import v2
+
+from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, train_command
+from .data import CLASS_NAMES
+from .speed import fast_path
+
+MAX_SIDE = 4096  # larger photos are downscaled before any other work
+MAX_PIXELS = 64_000_000  # refuse to decode beyond this: a decompression bomb, not a photo
+COLOURS = np.array([(255, 140, 0), (40, 90, 200), (255, 235, 60)], dtype=np.uint8)  # pet, background, border
+VARIANTS = ("segnet_regular", "segnet_dsc")
+
+
+class PhotoError(ValueError):
+    """A message for the person who uploaded the file."""
+
+
+def load_photo(path) -> Image.Image:
+    """Any readable image file as upright RGB, transparency flattened onto white, at most MAX_SIDE."""
+    if path is None:
+        raise PhotoError("Please upload a photo of a cat or dog first.")
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        raise PhotoError("The file is empty: please upload a photo (JPEG, PNG, WebP, GIF, …).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise PhotoError(f"The image is {img.width}×{img.height} pixels; the limit is "
+                                     f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller one.")
+                img.seek(0)  # animated GIF/WebP: the first frame
+                img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode big photos at reduced size
+                img.load()
+                photo = flatten(ImageOps.exif_transpose(img))
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError("This file is not an image the app can read. Please upload a JPEG, PNG, WebP or GIF.") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise PhotoError("The image file is damaged or truncated and cannot be decoded. Please upload another.") from None
+    if max(photo.size) > MAX_SIDE:
+        photo.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    return photo
+
+
+def flatten(img: Image.Image) -> Image.Image:
+    """RGB from any mode: palette, CMYK, 16-bit grey, alpha composited on white."""
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") or array.max() > 255 else 255.0
+        img = Image.fromarray((array / peak * 255).round().clip(0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def to_input(photo: Image.Image, size: int = 128) -> torch.Tensor:
+    """1x3xSxS float in [0, 1], resized as the training data was (tensor resize, antialiased)."""
+    x = v2.functional.pil_to_tensor(photo)
+    x = v2.functional.resize(x, [size, size], antialias=True)
+    return x.float().div_(255).unsqueeze(0)
+
+
+@torch.inference_mode()
+def predict_logits(model, x: torch.Tensor) -> torch.Tensor:
+    return model(x.contiguous(memory_format=torch.channels_last)).contiguous()
+
+
+def upsample_mask(mask: torch.Tensor, size_wh) -> np.ndarray:
+    """A class mask at the photo's resolution, nearest-neighbour so no new classes appear."""
+    width, height = size_wh
+    resized = nn.functional.interpolate(mask[None, None].float(), size=(height, width), mode="nearest")
+    return resized[0, 0].to(torch.uint8).numpy()
+
+
+def blend(photo: Image.Image, mask: np.ndarray, opacity: float) -> Image.Image:
+    """The photo with each class painted in its legend colour at the given opacity."""
+    base = np.asarray(photo, dtype=np.float32)
+    paint = COLOURS[mask].astype(np.float32)
+    return Image.fromarray((base * (1 - opacity) + paint * opacity).round().astype(np.uint8))
+
+
+def mask_png(mask: np.ndarray, path) -> Path:
+    """A palette PNG: each pixel's index is its class (0 pet, 1 background, 2 border)."""
+    img = Image.fromarray(mask, mode="P")
+    img.putpalette(COLOURS.flatten().tolist())
+    img.save(path, format="PNG")
+    return Path(path)
+
+
+@dataclass
+class Loaded:
+    name: str
+    model: nn.Module  # the fast path
+    meta: dict
+
+
+def load_variants(checkpoint_dir=CHECKPOINT_DIR):
+    """({name: Loaded}, {name: error message}); a broken checkpoint never stops the app."""
+    loaded, errors = {}, {}
+    for name in VARIANTS:
+        try:
+            model, meta = load_checkpoint(Path(checkpoint_dir) / f"{name}.safetensors")
+            loaded[name] = Loaded(name, fast_path(model), meta)
+        except CheckpointError as err:
+            errors[name] = f"{err}. Create it with: {train_command(name)}"
+    return loaded, errors
+
+
+def segment_photo(photo: Image.Image, loaded: dict) -> dict:
+    """Per model: its class mask at the model's input size, and the milliseconds it took."""
+    results = {}
+    for name, entry in loaded.items():
+        x = to_input(photo, entry.meta["input_size"])
+        start = time.perf_counter()
+        logits = predict_logits(entry.model, x)
+        ms = (time.perf_counter() - start) * 1000
+        results[name] = {"mask": logits[0].argmax(0).to(torch.uint8), "ms": ms}
+    return results
+
+
+def legend_html() -> str:
+    swatches = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin-right:1em">'
+        f'<span style="width:1em;height:1em;background:rgb{tuple(int(c) for c in rgb)};'
+        f'display:inline-block;margin-right:.35em;border:1px solid #0003"></span>{name}</span>'
+        for name, rgb in zip(CLASS_NAMES, COLOURS)
+    )
+    return f'<div class="legend">{swatches}</div>'

@@ -1,0 +1,102 @@
+"""The Training tab: curves from the checkpoints' metadata, and predictions replayed by epoch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .charts import history_figures
+from .checkpoint import CHECKPOINT_DIR, load_snapshots
+from .data import decode_files, default_data_root, normalise_root
+from .inference import COLOURS, VARIANTS
+
+SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
+TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
+GAP = 4  # px between tiles
+
+
+class TrainingRecord:
+    """What the shipped checkpoints remember of their training, read once at start-up."""
+
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None):
+        self.metas, self.snapshots = {}, {}
+        for name in VARIANTS:
+            meta_path = Path(checkpoint_dir) / f"{name}.json"
+            try:
+                self.metas[name] = json.loads(meta_path.read_text())
+                self.snapshots[name] = load_snapshots(meta_path.with_suffix(".safetensors"))
+            except (OSError, ValueError, KeyError):
+                continue  # the Segment tab names missing files; here they simply do not plot
+        self.photos, self.truths = self._test_images(data_root)
+
+    @property
+    def epochs(self) -> int:
+        counts = [len(s) for s in self.snapshots.values() if s is not None]
+        return min(counts) if counts else 0
+
+    def _test_images(self, data_root):
+        """The fixed test images and their trimaps, where the dataset is on this machine."""
+        meta = next(iter(self.metas.values()), None)
+        if meta is None:
+            return None, None
+        base = normalise_root(data_root or default_data_root()) / "oxford-iiit-pet"
+        size, photos, truths = meta["input_size"], [], []
+        for image_id in meta["snapshots"]["image_ids"]:
+            try:
+                image, mask = decode_files(base / "images" / f"{image_id}.jpg",
+                                           base / "annotations" / "trimaps" / f"{image_id}.png", size)
+            except OSError:
+                return None, None  # no dataset here (e.g. on Spaces): show the masks alone
+            photos.append(image.permute(1, 2, 0).numpy())
+            truths.append(mask.numpy())
+        return photos, truths
+
+    def figures(self):
+        return history_figures({n: m["history"] for n, m in self.metas.items()})
+
+    def final_table(self) -> list[list]:
+        rows = []
+        for name, meta in self.metas.items():
+            final = meta["final"] or {}
+            rows.append([TITLES[name], f"{final.get('pixel_accuracy', float('nan')):.2%}",
+                         f"{final.get('miou', float('nan')):.2%}", f"{SEED_PIXEL_ACCURACY[name]:.2%}",
+                         meta["epochs_done"], f"{meta['data']['split_sizes']['trainval']} / "
+                         f"{meta['data']['split_sizes']['test']}", f"{meta['wall_time_s'] / 60:.0f} min on {meta['device']}"])
+        return rows
+
+    def replay(self, epoch) -> Image.Image | None:
+        """One grid: a column per test image; rows photo, ground truth, then each model's mask."""
+        if not self.epochs:
+            return None
+        epoch = min(max(int(epoch), 1), self.epochs)
+        rows = []
+        if self.photos is not None:
+            rows += [self.photos, [blend_tile(p, t) for p, t in zip(self.photos, self.truths)]]
+        for name in VARIANTS:
+            if self.snapshots.get(name) is not None:
+                masks = self.snapshots[name][epoch - 1]
+                tiles = [blend_tile(p, m) for p, m in zip(self.photos, masks)] if self.photos else COLOURS[masks]
+                rows.append(list(tiles))
+        return Image.fromarray(grid(rows))
+
+    def replay_caption(self) -> str:
+        present = [TITLES[n] for n in VARIANTS if self.snapshots.get(n) is not None]
+        head = "photo, ground truth, " if self.photos is not None else ""
+        note = "" if self.photos is not None else " (the test photos are not on this machine: masks only)"
+        return f"Rows: {head}{', '.join(present)}{note}."
+
+
+def blend_tile(photo: np.ndarray, mask: np.ndarray, opacity: float = 0.55) -> np.ndarray:
+    return (photo * (1 - opacity) + COLOURS[mask] * opacity).round().astype(np.uint8)
+
+
+def grid(rows) -> np.ndarray:
+    h, w = rows[0][0].shape[:2]
+    out = np.full((len(rows) * (h + GAP) - GAP, len(rows[0]) * (w + GAP) - GAP, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, tile in enumerate(row):
+            out[i * (h + GAP):i * (h + GAP) + h, j * (w + GAP):j * (w + GAP) + w] = tile
+    return out

@@ -1,0 +1,53 @@
+"""Shared fixtures: where the real data lives, and skips that say why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DATA_ROOT = SHARED / "data"
+PHOTOS = SHARED / "photos"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def need(path: Path):
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the real files from ../shared (see README)")
+    return path
+
+
+@pytest.fixture
+def data_root():
+    return need(DATA_ROOT / "oxford-iiit-pet") and DATA_ROOT
+
+
+@pytest.fixture
+def photos():
+    return need(PHOTOS)
+
+
+def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
+    """Untrained narrow models saved as real checkpoints: fast stand-ins for handler tests."""
+    import torch
+
+    from seg.checkpoint import save_checkpoint
+    from seg.cost import model_cost
+    from seg.models import block_kinds_dict, create_model
+
+    for name in ("segnet_regular", "segnet_dsc"):
+        torch.manual_seed(0)
+        model = create_model(name, base_channels=base_channels).eval()
+        meta = {"model": name, "kinds": block_kinds_dict(model), "kernel_size": 3,
+                "base_channels": base_channels, "num_classes": 3, "input_size": 64,
+                "params": sum(p.numel() for p in model.parameters()),
+                "mult_adds": model_cost(name, 64, base_channels=base_channels)["totals"]["mult_adds"]}
+        save_checkpoint(folder, name, model, meta)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory):
+    return write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))

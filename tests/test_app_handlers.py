@@ -1,0 +1,113 @@
+"""The app's handlers as plain functions: no server, no browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio import Error as GradioError
+from PIL import Image
+
+from seg import calculator
+from seg.demo import Demo
+from seg.inference import COLOURS, blend
+
+SEED_STACK_PARAMS = ["73,728", "294,912", "1,179,648", "4,718,592"]
+
+
+@pytest.fixture(scope="module")
+def demo(tiny_checkpoints):
+    return Demo(tiny_checkpoints)
+
+
+@pytest.fixture
+def photo_path(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 255, (90, 130, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_blend_paints_legend_colours_at_the_given_opacity():
+    photo = Image.new("RGB", (3, 1), (10, 20, 30))
+    mask = np.array([[0, 1, 2]], dtype=np.uint8)
+    assert np.array_equal(np.asarray(blend(photo, mask, 1.0))[0], COLOURS)
+    assert np.array_equal(np.asarray(blend(photo, mask, 0.0)), np.asarray(photo))
+    half = np.asarray(blend(photo, mask, 0.5))[0, 0]
+    assert np.array_equal(half, np.round((np.array([10, 20, 30]) + COLOURS[0]) / 2))
+
+
+def test_segment_returns_overlays_and_full_size_masks(demo, photo_path):
+    overlay_reg, overlay_dsc, mask_reg, mask_dsc, stats, summary, state = demo.segment(str(photo_path), 0.5)
+    for overlay in (overlay_reg, overlay_dsc):
+        assert Image.open(overlay).size == (130, 90) and Image.open(overlay).format == "PNG"
+    for mask in (mask_reg, mask_dsc):
+        img = Image.open(mask)
+        assert img.size == (130, 90) and img.mode == "P"
+        assert set(np.unique(np.asarray(img))) <= {0, 1, 2}
+    assert set(summary["models"]) == {"segnet_regular", "segnet_dsc"}
+    assert all(m["ms"] > 0 for m in summary["models"].values())
+    assert 0 <= summary["agreement"]["pet_iou"] <= 1 and "ms" in stats and "parameters" in stats
+    assert state["photo"].shape == (90, 130, 3)
+
+
+def test_big_photos_are_shown_small_but_masks_keep_the_photo_size(demo, tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (2000, 1500), (120, 80, 40)).save(path)
+    overlay, _, mask, *_ = demo.segment(str(path), 0.5)
+    assert Image.open(overlay).size == (1024, 768)
+    assert Image.open(mask).size == (2000, 1500)
+
+
+def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, monkeypatch):
+    *_, state = demo.segment(str(photo_path), 0.5)
+    import seg.demo
+
+    monkeypatch.setattr(seg.demo, "segment_photo", lambda *a: pytest.fail("models ran again"))
+    opaque, _ = demo.reblend(state, 1.0)
+    painted = np.asarray(Image.open(opaque))
+    expected = COLOURS[state["masks"]["segnet_regular"]]
+    assert np.array_equal(painted, expected)
+
+
+def test_no_image_asks_for_one(demo):
+    with pytest.raises(GradioError, match="upload a photo"):
+        demo.segment(None, 0.5)
+
+
+def test_unreadable_file_says_it_is_not_an_image(demo, tmp_path):
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_text("this is not a picture")
+    with pytest.raises(GradioError, match="not an image the app can read"):
+        demo.segment(str(bogus), 0.5)
+
+
+def test_missing_checkpoints_name_the_file_and_the_command(tmp_path):
+    demo = Demo(tmp_path)
+    assert "segnet_regular.safetensors" in demo.status_markdown()
+    assert "python train.py --model segnet_dsc" in demo.status_markdown()
+    with pytest.raises(GradioError, match="python train.py --model segnet_regular"):
+        demo.segment(str(tmp_path / "x.png"), 0.5)
+
+
+def test_cost_view_defaults_show_the_seed_figure_4():
+    params_fig, macs_fig, ratio_fig, table, segnet_fig, segnet_rows, totals = calculator.cost_view(
+        128, 3, 64, 4, calculator.DEFAULT_DSC_BLOCKS)
+    assert [row[3] for row in table[:4]] == SEED_STACK_PARAMS
+    assert list(params_fig.data[0].y) == [73_728, 294_912, 1_179_648, 4_718_592]
+    assert list(params_fig.data[1].y) == [8_768, 33_920, 133_376, 528_896]
+    assert macs_fig.layout.yaxis.type == "log"
+    assert list(ratio_fig.data[0].y) == pytest.approx([1 / 128 + 1 / 9, 1 / 256 + 1 / 9, 1 / 512 + 1 / 9, 1 / 1024 + 1 / 9])
+    assert "15.27M" in totals and "1.75M" in totals
+    assert [r[1] for r in segnet_rows[1:]] == ["regular", "regular", "dsc", "dsc", "dsc", "dsc", "regular", "regular"]
+
+
+def test_cost_view_moves_with_the_sliders():
+    small = calculator.cost_view(64, 5, 16, 3, [])
+    assert len(small[3]) == 4  # three layers and the total
+    assert small[0].data[0].y[0] == 25 * 16 * 32
+    assert "all regular" in small[6]
+
+
+def test_crosscheck_agrees_with_torchinfo():
+    text = calculator.crosscheck(48, 3, 8, 3, ["enc1", "dec1"])
+    assert text.count("✅") == 3 and "❌" not in text

@@ -1,0 +1,141 @@
+"""train.py on a synthetic Oxford-layout dataset: smoke run, resume, checkpoints, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+import torch
+
+import train
+from seg.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths
+from seg.evaluate import main as evaluate_main
+from synthetic import make_oxford_layout
+
+TIMING = ("train_seconds", "images_per_s")
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    return make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=12, test=9)
+
+
+def run_train(root, out, *extra):
+    argv = ["--data-root", str(root), "--out", str(out), "--cache-dir", str(out / "cache"),
+            "--size", "32", "--batch-size", "4", "--quiet", *extra]
+    return train.main(train.get_args_parser().parse_args(argv))
+
+
+def without_timing(history):
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
+
+
+@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+def test_one_epoch_smoke_run_writes_a_complete_checkpoint(synthetic_root, tmp_path, name):
+    assert run_train(synthetic_root, tmp_path, "--model", name, "--epochs", "1") == 0
+    p = paths(tmp_path, name)
+    assert p["weights"].exists() and p["meta"].exists() and p["snapshots"].exists()
+    assert not p["resume"].exists(), "a finished run leaves no resume state"
+    meta = json.loads(p["meta"].read_text())
+    for key in ("model", "kinds", "params", "mult_adds", "data", "recipe", "history", "final",
+                "device", "wall_time_s", "torch_version", "git_commit", "snapshots"):
+        assert key in meta, key
+    assert meta["data"]["split_sizes"] == {"trainval": 12, "test": 9}
+    assert meta["recipe"]["optimizer"] == "Adam" and meta["recipe"]["lr"] == 1e-3
+    assert len(meta["snapshots"]["image_ids"]) == 8
+    assert load_snapshots(p["weights"]).shape == (1, 8, 32, 32)
+    h = meta["history"][0]
+    assert 0 <= h["pixel_accuracy"] <= 1 and set(h["iou"]) == {"pet", "background", "border"}
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(synthetic_root, tmp_path):
+    run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1")
+    model, meta = load_checkpoint(paths(tmp_path, "segnet_dsc")["weights"])
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    again, _ = load_checkpoint(paths(tmp_path, "segnet_dsc")["weights"])
+    with torch.inference_mode():
+        assert torch.equal(model(x), again(x))
+    assert meta["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_resume_after_an_interrupted_epoch_matches_an_uninterrupted_run(synthetic_root, tmp_path, monkeypatch):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    run_train(synthetic_root, straight, "--model", "segnet_dsc", "--epochs", "3")
+    real_epoch = train.train_one_epoch
+
+    def interrupted(*args, **kwargs):
+        if args[4] == 2:  # epoch number: Ctrl-C halfway through the run
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_one_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_train(synthetic_root, broken, "--model", "segnet_dsc", "--epochs", "3")
+    assert paths(broken, "segnet_dsc")["resume"].exists()
+    monkeypatch.setattr(train, "train_one_epoch", real_epoch)
+    assert run_train(synthetic_root, broken, "--model", "segnet_dsc", "--epochs", "3", "--resume") == 0
+    a = json.loads(paths(straight, "segnet_dsc")["meta"].read_text())
+    b = json.loads(paths(broken, "segnet_dsc")["meta"].read_text())
+    assert without_timing(a["history"]) == without_timing(b["history"])
+    assert (load_snapshots(paths(straight, "segnet_dsc")["weights"])
+            == load_snapshots(paths(broken, "segnet_dsc")["weights"])).all()
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(synthetic_root, tmp_path, capsys, monkeypatch):
+    assert run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1") == 0
+    good = paths(tmp_path, "segnet_dsc")["weights"].read_bytes()
+    nan_loss = lambda logits, target: logits.sum() * float("nan")  # noqa: E731
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", nan_loss)
+    assert run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1") == 1
+    err = capsys.readouterr().err
+    assert "loss became nan at epoch 1" in err and "last good checkpoint" in err
+    assert paths(tmp_path, "segnet_dsc")["weights"].read_bytes() == good
+
+
+def test_missing_data_says_how_to_get_it(tmp_path, capsys):
+    assert run_train(tmp_path / "nowhere", tmp_path, "--epochs", "1") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--download" in err and "--data-root" in err
+
+
+def test_cache_is_reused_and_rebuilt_when_the_source_changes(synthetic_root, tmp_path):
+    from seg.data import load_cached_split
+
+    images, masks, ids = load_cached_split(synthetic_root, "test", 24, tmp_path)
+    first = sorted(tmp_path.glob("*.pt"))
+    assert len(first) == 1 and images.shape == (9, 3, 24, 24) and masks.max() <= 2
+    load_cached_split(synthetic_root, "test", 24, tmp_path)
+    assert sorted(tmp_path.glob("*.pt")) == first
+    trimap = synthetic_root / "oxford-iiit-pet" / "annotations" / "trimaps" / f"{ids[0]}.png"
+    os.utime(trimap, ns=(1, 1))  # touched: the fingerprint changes
+    load_cached_split(synthetic_root, "test", 24, tmp_path)
+    assert len(list(tmp_path.glob("*.pt"))) == 2
+
+
+def test_evaluate_cli_prints_metrics_json(synthetic_root, tmp_path, capsys):
+    run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1")
+    capsys.readouterr()
+    weights = paths(tmp_path, "segnet_dsc")["weights"]
+    assert evaluate_main(["--checkpoint", str(weights), "--data-root", str(synthetic_root),
+                          "--cache-dir", str(tmp_path / "cache")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    meta = json.loads(paths(tmp_path, "segnet_dsc")["meta"].read_text())
+    assert result["images"] == 9
+    assert math.isclose(result["pixel_accuracy"], meta["final"]["pixel_accuracy"], rel_tol=1e-9)
+    assert math.isclose(result["miou"], meta["final"]["miou"], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_evaluate_cli_names_a_broken_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "segnet_dsc.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    (tmp_path / "segnet_dsc.json").write_text(json.dumps({"model": "segnet_dsc"}))
+    assert evaluate_main(["--checkpoint", str(bad)]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_missing_checkpoint_says_how_to_make_it(tmp_path):
+    with pytest.raises(CheckpointError, match="python train.py --model segnet_regular"):
+        load_checkpoint(tmp_path / "segnet_regular.safetensors")
