@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = [[str(HERE / "seg" / "assets" / "chelsea.png")]]  # scikit-image's CC0 sample cat
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))
 MAX_UPLOAD = os.environ.get("SEG_MAX_UPLOAD", "10mb")
+CACHE_TTL_S = int(os.environ.get("SEG_CACHE_TTL", 1800))  # uploads and outputs are deleted after this
 ABOUT = (HERE / "seg" / "assets" / "about.md").read_text()
 
 try:  # ZeroGPU on Hugging Face Spaces; elsewhere the plain function runs
@@ -109,9 +110,9 @@ def training_tab(record: TrainingRecord):
 
 
 def build(checkpoint_dir=None) -> gr.Blocks:
-    kwargs = {} if checkpoint_dir is None else {"checkpoint_dir": checkpoint_dir}
-    demo, record = Demo(**kwargs), TrainingRecord(**kwargs)
-    with gr.Blocks(title="Regular vs depthwise-separable SegNet", delete_cache=(600, 1800)) as app:
+    checkpoint_dir = checkpoint_dir or os.environ.get("SEG_CHECKPOINT_DIR") or HERE / "checkpoints"
+    demo, record = Demo(checkpoint_dir, CACHE_TTL_S), TrainingRecord(checkpoint_dir)
+    with gr.Blocks(title="Regular vs depthwise-separable SegNet", delete_cache=(max(1, CACHE_TTL_S // 3), CACHE_TTL_S)) as app:
         gr.Markdown("# Regular vs depthwise-separable convolutions, in one SegNet")
         with gr.Tab("Segment"):
             segment_tab(demo)

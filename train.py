@@ -70,7 +70,8 @@ def train_one_epoch(model, optimizer, loader, device, epoch, autocast=False, cha
         optimizer.step()
         loss_sum += loss.item() * len(images)
         seen += len(images)
-        bar.set_postfix(loss=f"{loss_sum / seen:.4f}", img_s=f"{seen / (time.perf_counter() - start):.1f}")
+        bar.set_postfix(loss=f"{loss_sum / seen:.4f}", img_s=f"{seen / (time.perf_counter() - start):.1f}",
+                        refresh=False)  # let mininterval pace the bar
     seconds = time.perf_counter() - start
     return {"train_loss": loss_sum / seen, "train_seconds": seconds, "images_per_s": seen / seconds}
 
@@ -102,8 +103,15 @@ def metadata(name, model, args, data_info, history, snapshot_ids, device, wall):
     }
 
 
+def remove_stale_temp_files(out, name):
+    """A write killed halfway leaves its temp file (never the real one): sweep those away."""
+    for stale in Path(out).glob(f".{name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def train_model(name, args, data, device):
     (train_x, train_y, _), (test_x, test_y, test_ids) = data
+    remove_stale_temp_files(args.out, name)
     torch.manual_seed(args.seed)
     model = create_model(name).to(device)
     channels_last = training_layout(name, device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .checkpoint import CHECKPOINT_DIR
 from .cost import human
@@ -20,22 +21,18 @@ from .metrics import mask_agreement
 
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
 TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
-NOT_AN_IMAGE = "This file is not an image the app can read. Please upload a JPEG, PNG, WebP or GIF."
 
 
 class PhotoInput(gr.Image):
-    """gr.Image whose decoding failures reach the user as a sentence, not a stack trace."""
+    """gr.Image that hands over the uploaded file untouched: `load_photo` alone decodes it,
+    so every bad upload gets one of its messages instead of a decoder's traceback."""
 
     is_template = True  # rendered by the frontend as a plain Image
 
     def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Image.DecompressionBombError:
-            raise gr.Error("The image has too many pixels to be a photo (a decompression bomb?). "
-                           "Please upload a smaller one.") from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            raise gr.Error(NOT_AN_IMAGE) from None
+        if payload is None or (payload.url or "").startswith("data:"):
+            return super().preprocess(payload)  # base64 (some webcams): Gradio writes the file
+        return payload.path
 
 
 class OutputDir:
@@ -44,6 +41,7 @@ class OutputDir:
     def __init__(self, max_age_s: float = 900):
         self.root = Path(tempfile.mkdtemp(prefix="segnet-demo-"))
         self.max_age_s = max_age_s
+        atexit.register(self.cleanup)
 
     def new(self) -> Path:
         cutoff = time.time() - self.max_age_s
@@ -74,9 +72,9 @@ def save_png(image: Image.Image, path: Path) -> str:
 class Demo:
     """Models loaded once at start-up; each method is one event of the Segment tab."""
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR):
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, output_ttl_s: float = 900):
         self.loaded, self.errors = load_variants(checkpoint_dir)
-        self.outputs = OutputDir()
+        self.outputs = OutputDir(output_ttl_s)
 
     def status_markdown(self) -> str:
         if not self.errors:
@@ -86,12 +84,12 @@ class Demo:
 
     def segment(self, photo_path, opacity: float = 0.5):
         """Both models on one photo: overlays, full-size mask PNGs, a summary, and re-blend state."""
-        if self.errors:
-            raise gr.Error(" ".join(self.errors.values()))
         try:
             photo = load_photo(photo_path)
         except PhotoError as err:
             raise gr.Error(str(err)) from None
+        if self.errors:
+            raise gr.Error(" ".join(self.errors.values()))
         start = time.perf_counter()
         results = segment_photo(photo, self.loaded)
         folder, shown = self.outputs.new(), display_copy(photo)

@@ -25,18 +25,15 @@ NOT_AN_IMAGE = "This file is not an image the app can read. Please upload a JPEG
 from gradio.events import Dependency
 
 class PhotoInput(gr.Image):
-    """gr.Image whose decoding failures reach the user as a sentence, not a stack trace."""
+    """gr.Image that hands over the uploaded file untouched: `load_photo` alone decodes it,
+    so every bad upload gets one of its messages instead of a decoder's traceback."""
 
     is_template = True  # rendered by the frontend as a plain Image
 
     def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Image.DecompressionBombError:
-            raise gr.Error("The image has too many pixels to be a photo (a decompression bomb?). "
-                           "Please upload a smaller one.") from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            raise gr.Error(NOT_AN_IMAGE) from None
+        if payload is None or (payload.url or "").startswith("data:"):
+            return super().preprocess(payload)  # base64 (some webcams): Gradio writes the file
+        return payload.path
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:

@@ -35,28 +35,38 @@ def load_photo(path) -> Image.Image:
     if path is None:
         raise PhotoError("Please upload a photo of a cat or dog first.")
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.is_file() or path.stat().st_size == 0:
         raise PhotoError("The file is empty: please upload a photo (JPEG, PNG, WebP, GIF, …).")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise PhotoError(f"The image is {img.width}×{img.height} pixels; the limit is "
-                                     f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller one.")
+                check_pixels(img.width, img.height)
                 img.seek(0)  # animated GIF/WebP: the first frame
-                img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode big photos at reduced size
+                img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decode big photos at reduced scale
                 img.load()
                 photo = flatten(ImageOps.exif_transpose(img))
-    except PhotoError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError("This file is not an image the app can read. Please upload a JPEG, PNG, WebP or GIF.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError(too_many_pixels("more pixels than any photo")) from None
+    except UnidentifiedImageError:
+        raise PhotoError("This file is not an image the app can read. "
+                         "Please upload a JPEG, PNG, WebP or GIF.") from None
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise PhotoError("The image file is damaged or truncated and cannot be decoded. Please upload another.") from None
+        raise PhotoError("The image file is damaged or truncated and cannot be decoded. "
+                         "Please upload another.") from None
     if max(photo.size) > MAX_SIDE:
         photo.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return photo
+
+
+def check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise PhotoError(too_many_pixels(f"{width}×{height} pixels"))
+
+
+def too_many_pixels(what: str) -> str:
+    return (f"The image has {what} (the limit is {MAX_PIXELS // 1_000_000} megapixels), "
+            "perhaps a decompression bomb. Please upload a smaller image.")
 
 
 def flatten(img: Image.Image) -> Image.Image:
@@ -121,7 +131,10 @@ def load_variants(checkpoint_dir=CHECKPOINT_DIR):
     for name in VARIANTS:
         try:
             model, meta = load_checkpoint(Path(checkpoint_dir) / f"{name}.safetensors")
-            loaded[name] = Loaded(name, fast_path(model), meta)
+            model = fast_path(model)
+            size = meta["input_size"]
+            predict_logits(model, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
+            loaded[name] = Loaded(name, model, meta)
         except CheckpointError as err:
             errors[name] = f"{err}. Create it with: {train_command(name)}"
     return loaded, errors

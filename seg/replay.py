@@ -16,6 +16,7 @@ from .inference import COLOURS, VARIANTS
 SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
 TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 GAP = 4  # px between tiles
+TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device"}
 
 
 class TrainingRecord:
@@ -26,10 +27,12 @@ class TrainingRecord:
         for name in VARIANTS:
             meta_path = Path(checkpoint_dir) / f"{name}.json"
             try:
-                self.metas[name] = json.loads(meta_path.read_text())
-                self.snapshots[name] = load_snapshots(meta_path.with_suffix(".safetensors"))
+                meta = json.loads(meta_path.read_text())
+                snapshots = load_snapshots(meta_path.with_suffix(".safetensors"))
             except (OSError, ValueError, KeyError):
                 continue  # the Segment tab names missing files; here they simply do not plot
+            if isinstance(meta, dict) and TRAINING_KEYS <= meta.keys():
+                self.metas[name], self.snapshots[name] = meta, snapshots
         self.photos, self.truths = self._test_images(data_root)
 
     @property

@@ -81,12 +81,12 @@ def test_unreadable_file_says_it_is_not_an_image(demo, tmp_path):
         demo.segment(str(bogus), 0.5)
 
 
-def test_missing_checkpoints_name_the_file_and_the_command(tmp_path):
+def test_missing_checkpoints_name_the_file_and_the_command(tmp_path, photo_path):
     demo = Demo(tmp_path)
     assert "segnet_regular.safetensors" in demo.status_markdown()
     assert "python train.py --model segnet_dsc" in demo.status_markdown()
     with pytest.raises(GradioError, match="python train.py --model segnet_regular"):
-        demo.segment(str(tmp_path / "x.png"), 0.5)
+        demo.segment(str(photo_path), 0.5)
 
 
 def test_cost_view_defaults_show_the_seed_figure_4():

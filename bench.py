@@ -1,0 +1,212 @@
+"""One benchmark run: latency, training, input pipeline, calculator, app round trip, scaling.
+
+    python bench.py            # markdown table
+    python bench.py --json     # the same as JSON, with latency_ratio_batch1 at the top
+Variants are interleaved (A B A B) after warm-up; medians with min-max, all from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from seg.calculator import DEFAULT_DSC_BLOCKS, cost_view
+from seg.cost import model_cost
+from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
+from seg.inference import VARIANTS, predict_logits
+from seg.models import create_model
+from seg.speed import fast_path, fold_batchnorm
+
+PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
+
+
+def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
+    """{name: [seconds, ...]}: every fn once per round, so drift hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def stats(seconds, scale=1000.0) -> dict:
+    return {"median": statistics.median(seconds) * scale, "min": min(seconds) * scale, "max": max(seconds) * scale}
+
+
+@torch.inference_mode()
+def eager(model, x):
+    return model(x)
+
+
+def inference_paths(name):
+    model = create_model(name).eval()
+    return {"eager NCHW": (model, False),
+            "channels_last (app)": (fast_path(copy.deepcopy(model)), True),
+            "channels_last + BN folded (not used)": (fold_batchnorm(fast_path(copy.deepcopy(model))), True)}
+
+
+def bench_latency(reps):
+    rows = {}
+    for batch in (1, 8):
+        x = torch.rand(batch, 3, 128, 128)
+        fns = {}
+        for name in VARIANTS:
+            for path, (model, cl) in inference_paths(name).items():
+                run = predict_logits if cl else eager
+                fns[(name, path)] = lambda m=model, run=run: run(m, x)
+        for key, seconds in interleaved(fns, reps if batch == 1 else max(3, reps // 4)).items():
+            rows[f"{key[0]} | {key[1]} | batch {batch}"] = stats(seconds)
+    return rows
+
+
+def bench_training(reps):
+    x, y = torch.rand(8, 3, 128, 128), torch.randint(0, 3, (8, 128, 128))
+    fns = {}
+    for name in VARIANTS:
+        for label, cl in (("eager NCHW", False), ("channels_last (train.py)", True)):
+            torch.manual_seed(0)
+            model = create_model(name).train()
+            xx = x.contiguous(memory_format=torch.channels_last) if cl else x
+            model = model.to(memory_format=torch.channels_last) if cl else model
+            opt = torch.optim.Adam(model.parameters())
+
+            def step(m=model, o=opt, inp=xx):
+                loss = torch.nn.functional.cross_entropy(m(inp), y)
+                o.zero_grad(set_to_none=True)
+                loss.backward()
+                o.step()
+            fns[(name, label)] = step
+    return {f"{k[0]} | {k[1]}": {"images_per_s": 8 / statistics.median(v), **stats(v)}
+            for k, v in interleaved(fns, reps, warmup=1).items()}
+
+
+def bench_pipeline(samples=64):
+    root = default_data_root()
+    dataset = open_split(root, "trainval")
+    images, masks, _ = load_cached_split(root, "trainval", 128, ".cache")
+    cached, augmented, augment = PetTensors(images, masks), PetTensors(images, masks, train_augment()), train_augment()
+    n = min(samples, len(dataset))
+
+    def decode_epoch(aug):
+        for i in range(n):
+            image, mask = decode_sample(dataset, i, 128)
+            if aug:
+                augment(image, mask)
+
+    fns = {"decode every epoch": lambda: decode_epoch(False), "preprocessed cache": lambda: [cached[i] for i in range(n)],
+           "decode every epoch + augment": lambda: decode_epoch(True),
+           "preprocessed cache + augment": lambda: [augmented[i] for i in range(n)]}
+    return {k: {"samples_per_s": n / statistics.median(v)} for k, v in interleaved(fns, 3, warmup=1).items()}
+
+
+def bench_calculator(reps=50):
+    sizes = iter(range(100, 100 + 10 * (reps + 5)))
+    times = interleaved({"one slider change": lambda: cost_view(next(sizes), 3, 64, 4, DEFAULT_DSC_BLOCKS)}, reps)
+    return {k: stats(v) for k, v in times.items()}
+
+
+def bench_app(requests=10):
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    from seg.launch import running_app
+
+    photo = Path(tempfile.mkdtemp()) / "photo-1280.jpg"
+    Image.open(PHOTO).convert("RGB").resize((1280, 1280)).save(photo, quality=92)
+    with running_app() as (url, _, startup_s):
+        client = Client(url, verbose=False)
+        server, round_trip = [], []
+        for _ in range(requests + 1):
+            start = time.perf_counter()
+            summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
+            round_trip.append(time.perf_counter() - start)
+            server.append(summary["server_ms"] / 1000)
+    return {"start_to_ready_s": startup_s, "server": stats(server[1:]), "round_trip": stats(round_trip[1:])}
+
+
+def bench_scaling(reps):
+    models = {name: fast_path(create_model(name)) for name in VARIANTS}
+    rows = {}
+    for size in (64, 128, 256, 512):
+        x = torch.rand(1, 3, size, size)
+        times = interleaved({n: (lambda m=m: predict_logits(m, x)) for n, m in models.items()},
+                            reps if size <= 256 else max(3, reps // 4))
+        reg, dsc = (statistics.median(times[n]) for n in VARIANTS)
+        macs = [model_cost(n, size)["totals"]["mult_adds"] for n in VARIANTS]
+        rows[size] = {"regular_ms": reg * 1000, "dsc_ms": dsc * 1000, "latency_ratio": reg / dsc,
+                      "mult_adds_ratio": macs[0] / macs[1]}
+    return rows
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()}
+
+
+def markdown(result) -> str:
+    m = result["machine"]
+    out = [f"Machine: {m['cpu']}, {m['threads']} threads, torch {m['torch']}", "",
+           "| inference at 128×128 | median ms | min–max |", "|---|---:|---:|"]
+    out += [f"| {k} | {v['median']:.1f} | {v['min']:.1f}–{v['max']:.1f} |" for k, v in result["latency"].items()]
+    out += ["", f"**Regular / DSC batch-1 latency, app path: {result['latency_ratio_batch1']:.2f}×** "
+            f"(eager NCHW: {result['latency_ratio_batch1_eager']:.2f}×; mult-adds: {result['mult_adds_ratio']:.2f}×)", "",
+            "| training step, batch 8 | images/s | median ms |", "|---|---:|---:|"]
+    out += [f"| {k} | {v['images_per_s']:.1f} | {v['median']:.0f} |" for k, v in result["training"].items()]
+    out += ["", "| input pipeline | samples/s |", "|---|---:|"]
+    out += [f"| {k} | {v['samples_per_s']:.0f} |" for k, v in result["pipeline"].items()]
+    out += ["", "| cost calculator | median ms | min–max |", "|---|---:|---:|"]
+    out += [f"| {k} | {v['median']:.2f} | {v['min']:.2f}–{v['max']:.2f} |" for k, v in result["calculator"].items()]
+    if "app" in result:
+        a = result["app"]
+        out += ["", f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on a 1280×1280 photo, both models: "
+                f"server p50 {a['server']['median']:.0f} ms ({a['server']['min']:.0f}–{a['server']['max']:.0f}), "
+                f"round trip p50 {a['round_trip']['median']:.0f} ms."]
+    out += ["", "| input | regular ms | DSC ms | latency ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
+    out += [f"| {s}×{s} | {v['regular_ms']:.1f} | {v['dsc_ms']:.1f} | {v['latency_ratio']:.2f}× | {v['mult_adds_ratio']:.2f}× |"
+            for s, v in result["scaling"].items()]
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--reps", type=int, default=20, help="timed rounds for batch-1 latency")
+    parser.add_argument("--no-app", action="store_true", help="skip launching the app")
+    args = parser.parse_args()
+    result = {"machine": machine(), "latency": bench_latency(args.reps)}
+    lat = result["latency"]
+    result["latency_ratio_batch1"] = (lat["segnet_regular | channels_last (app) | batch 1"]["median"]
+                                      / lat["segnet_dsc | channels_last (app) | batch 1"]["median"])
+    result["latency_ratio_batch1_eager"] = (lat["segnet_regular | eager NCHW | batch 1"]["median"]
+                                            / lat["segnet_dsc | eager NCHW | batch 1"]["median"])
+    macs = [model_cost(n)["totals"]["mult_adds"] for n in VARIANTS]
+    result["mult_adds_ratio"] = macs[0] / macs[1]
+    result["training"] = bench_training(max(3, args.reps // 4))
+    result["pipeline"] = bench_pipeline()
+    result["calculator"] = bench_calculator()
+    if not args.no_app:
+        result["app"] = bench_app()
+    result["scaling"] = bench_scaling(max(5, args.reps // 2))
+    ordered = {"latency_ratio_batch1": result.pop("latency_ratio_batch1"), **result}
+    print(json.dumps(ordered, indent=1) if args.json else markdown(ordered))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Start the real `python app.py` on a free loopback port, and stop it afterwards.
+
+For the tests and bench.py: both measure the app as a user starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(timeout_s: float = 120, **env):
+    port = free_port()
+    environment = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+                   "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    started = time.perf_counter()
+    try:
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"app.py exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.perf_counter() - started > timeout_s:
+                    raise TimeoutError(f"app.py did not answer on {url} within {timeout_s} s")
+                time.sleep(0.25)
+        yield url, proc, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -1,0 +1,59 @@
+"""The real app: `python app.py` on loopback, driven by gradio_client and by Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import PHOTOS, ROOT, need
+from seg.launch import running_app
+
+gradio_client = pytest.importorskip("gradio_client")
+SHOTS = Path(os.environ.get("SEG_SCREENSHOTS", ROOT / "tests" / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def live_app():
+    with running_app() as (url, proc, startup_s):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    return gradio_client.Client(live_app, verbose=False)
+
+
+def test_only_the_two_named_endpoints_are_public(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/segment", "/cost"}
+
+
+def test_segment_a_real_photo_returns_two_masks_of_its_size(client):
+    photo = need(PHOTOS / "cat1.jpg")
+    size = Image.open(photo).size
+    overlay_reg, overlay_dsc, mask_reg, mask_dsc, stats, summary = client.predict(
+        gradio_client.handle_file(str(photo)), 0.5, api_name="/segment")
+    for mask in (mask_reg, mask_dsc):
+        img = Image.open(mask)
+        assert img.size == size and set(np.unique(np.asarray(img))) <= {0, 1, 2}
+    assert Image.open(overlay_reg).size == Image.open(overlay_dsc).size == size
+    assert summary["photo_size"] == list(size)
+    assert summary["models"]["segnet_regular"]["params"] == 15_274_889
+    assert summary["models"]["segnet_dsc"]["params"] == 1_749_668
+    # A trained model finds a cat in a cat photo.
+    assert (np.asarray(Image.open(mask_reg)) == 0).mean() > 0.05
+
+
+def test_cost_endpoint_returns_the_seed_figure_4(client):
+    result = client.predict(128, 3, 64, 4, [], api_name="/cost")
+    table = result[3]["data"]
+    assert [row[3] for row in table[:4]] == ["73,728", "294,912", "1,179,648", "4,718,592"]
+    assert [row[4].split(" ")[0] for row in table[:4]] == ["8,768", "33,920", "133,376", "528,896"]
+
+
+def test_no_image_is_a_clear_error(client):
+    with pytest.raises(Exception, match="upload a photo"):
+        client.predict(None, 0.5, api_name="/segment")

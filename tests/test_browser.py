@@ -1,0 +1,70 @@
+"""A real browser: Playwright driving Debian's Chromium against `python app.py`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import PHOTOS, ROOT, need
+from seg.launch import running_app
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("SEG_SCREENSHOTS", ROOT / "tests" / "artifacts"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does)")
+    with running_app() as (url, _, _), sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("button", name="Segment with both models").wait_for()
+        yield page
+        browser.close()
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_upload_shows_both_overlays(page):
+    photo = need(PHOTOS / "dog1.jpg")
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    for name in ("segnet_regular", "segnet_dsc"):
+        page.locator(f"img[src*='{name}-overlay']").wait_for(state="visible")
+    page.get_by_text("Agreement of the two masks").wait_for()
+    assert page.get_by_text("inference (this photo)").is_visible()
+    shot(page, "segment")
+
+
+def test_moving_a_cost_slider_redraws_the_chart(page):
+    page.get_by_role("tab", name="Cost calculator").click()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for()
+    before = plot.inner_html()
+    layers = page.get_by_label("number input for Layers L")
+    layers.fill("2")
+    layers.press("Enter")
+    page.wait_for_function(
+        "(before) => document.querySelector('.js-plotly-plot').innerHTML !== before", arg=before)
+    assert plot.locator(".point").count() == 4  # two layers, two kinds
+    shot(page, "cost")
+
+
+def test_training_and_about_tabs_render(page):
+    page.get_by_role("tab", name="Training").click()
+    page.get_by_text("Final test metrics").first.wait_for()
+    shot(page, "training")
+    page.get_by_role("tab", name="About").click()
+    page.get_by_text("The idea").first.wait_for()
+    shot(page, "about")

@@ -1,0 +1,135 @@
+"""Faults lose nothing: broken checkpoints are named, killed training runs resume exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file, save_file
+
+from conftest import ROOT, write_tiny_checkpoints
+from seg.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
+from seg.inference import load_variants
+from seg.launch import running_app
+from synthetic import make_oxford_layout
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    return write_tiny_checkpoints(tmp_path / "ck")
+
+
+def truncate(path: Path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def other_models_weights(folder: Path):
+    shutil.copy(folder / "segnet_dsc.safetensors", folder / "segnet_regular.safetensors")
+
+
+def lying_metadata(folder: Path):
+    meta = json.loads((folder / "segnet_regular.json").read_text())
+    meta["params"] += 1
+    (folder / "segnet_regular.json").write_text(json.dumps(meta))
+
+
+FAULTS = {
+    "missing file": (lambda f: (f / "segnet_regular.safetensors").unlink(), "missing"),
+    "truncated safetensors": (lambda f: truncate(f / "segnet_regular.safetensors"), "unreadable safetensors"),
+    "another model's weights": (other_models_weights, "do not fit segnet_regular"),
+    "metadata disagrees": (lying_metadata, "parameters"),
+    "metadata not JSON": (lambda f: (f / "segnet_regular.json").write_text("{oops"), "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_broken_checkpoint_is_named_and_the_other_still_loads(checkpoints, fault):
+    damage, message = FAULTS[fault]
+    damage(checkpoints)
+    with pytest.raises(CheckpointError, match=message) as err:
+        load_checkpoint(checkpoints / "segnet_regular.safetensors")
+    assert "segnet_regular." in str(err.value)
+    loaded, errors = load_variants(checkpoints)
+    assert list(loaded) == ["segnet_dsc"] and "segnet_regular" in errors["segnet_regular"]
+
+
+def test_app_starts_with_a_broken_checkpoint_and_the_calculator_works(checkpoints, tmp_path):
+    truncate(checkpoints / "segnet_dsc.safetensors")
+    photo = tmp_path / "p.png"
+    from bad_files import photo_like
+    photo_like(64, 64).save(photo)
+    with running_app(SEG_CHECKPOINT_DIR=checkpoints) as (url, _, _):
+        client = gradio_client.Client(url, verbose=False)
+        table = client.predict(128, 3, 64, 4, [], api_name="/cost")[3]["data"]
+        assert table[0][3] == "73,728"
+        with pytest.raises(Exception, match="segnet_dsc.safetensors"):
+            client.predict(gradio_client.handle_file(str(photo)), 0.5, api_name="/segment")
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/segnet-pwned",))
+
+
+def test_loading_never_unpickles(tmp_path):
+    Path("/tmp/segnet-pwned").unlink(missing_ok=True)
+    with open(paths(tmp_path, "segnet_dsc")["resume"], "wb") as f:
+        pickle.dump({"model": Exploit()}, f)
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        load_resume(tmp_path, "segnet_dsc")
+    assert not Path("/tmp/segnet-pwned").exists()
+    # safetensors holds tensors and string metadata only
+    write_tiny_checkpoints(tmp_path)
+    assert set(load_file(str(tmp_path / "segnet_dsc.safetensors"))) == set(
+        load_checkpoint(tmp_path / "segnet_dsc.safetensors")[0].state_dict())
+
+
+def train_cmd(root, out, *extra):
+    return [sys.executable, "train.py", "--model", "segnet_dsc", "--data-root", str(root), "--out", str(out),
+            "--cache-dir", str(out / "cache"), "--size", "32", "--batch-size", "2", "--epochs", "3",
+            "--quiet", *extra]
+
+
+def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
+    root = make_oxford_layout(tmp_path / "pets", trainval=16, test=8)
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(train_cmd(root, straight), cwd=ROOT, check=True, timeout=300, capture_output=True)
+    proc = subprocess.Popen(train_cmd(root, killed), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    meta = paths(killed, "segnet_dsc")["meta"]
+    deadline = time.time() + 300
+    while not (meta.exists() and json.loads(meta.read_text())["epochs_done"] >= 1):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # mid-epoch 2: only epoch 1 is on disk
+    proc.wait()
+    assert json.loads(meta.read_text())["epochs_done"] < 3
+    subprocess.run(train_cmd(root, killed, "--resume"), cwd=ROOT, check=True, timeout=300, capture_output=True)
+    leftovers = sorted(p.name for p in killed.iterdir() if p.is_file())
+    assert leftovers == ["segnet_dsc.json", "segnet_dsc.safetensors", "segnet_dsc.snapshots.npz"]
+    a, b = (json.loads(paths(d, "segnet_dsc")["meta"].read_text()) for d in (straight, killed))
+    timing = ("train_seconds", "images_per_s")
+    strip = lambda hist: [{k: v for k, v in h.items() if k not in timing} for h in hist]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"]) and a["epochs_done"] == b["epochs_done"] == 3
+    assert load_file(str(paths(straight, "segnet_dsc")["weights"])).keys() == load_file(
+        str(paths(killed, "segnet_dsc")["weights"])).keys()
+
+
+def test_stale_temp_files_from_a_killed_write_are_removed_on_restart(tmp_path):
+    root = make_oxford_layout(tmp_path / "pets", trainval=4, test=4)
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".segnet_dsc.safetensors.12345.tmp"
+    save_file({}, str(stale))
+    subprocess.run(train_cmd(root, out, "--epochs", "1"), cwd=ROOT, check=True, timeout=300, capture_output=True)
+    assert not stale.exists()
