@@ -59,15 +59,19 @@ def human(n: float) -> str:
     return str(int(n))
 
 
-def stack_cost(size=128, kernel=3, channels=64, layers=4) -> dict:
-    """The seed's halving/doubling stack: layer i at H/2^i maps C*2^i -> C*2^(i+1) channels."""
+def stack_cost(size=128, kernel=3, channels=64, layers=4, halving=True) -> dict:
+    """The seed's halving/doubling stack: layer i at H/2^i maps C*2^i -> C*2^(i+1) channels.
+
+    halving=False keeps every layer at the input size, as the seed's notebook computed it.
+    """
     check_kernel(kernel, name="kernel")
     check_positive("channels", channels)
     check_positive("layers", layers)
     height, width = check_size(size, min_size=2 ** (layers - 1))
     rows = []
     for i in range(layers):
-        h, w, cin, cout = height >> i, width >> i, channels << i, channels << (i + 1)
+        shift = i if halving else 0
+        h, w, cin, cout = height >> shift, width >> shift, channels << i, channels << (i + 1)
         reg = conv_cost("regular", f"layer{i + 1}", cin, cout, kernel, h, w)
         dw, pw = conv_cost("dsc", f"layer{i + 1}", cin, cout, kernel, h, w)
         rows.append({
@@ -83,7 +87,8 @@ def stack_cost(size=128, kernel=3, channels=64, layers=4) -> dict:
               ("regular_params", "regular_mult_adds", "dsc_params", "dsc_mult_adds")}
     totals["params_ratio"] = totals["dsc_params"] / totals["regular_params"]
     totals["mult_adds_ratio"] = totals["dsc_mult_adds"] / totals["regular_mult_adds"]
-    config = {"size": [height, width], "kernel": kernel, "channels": channels, "layers": layers}
+    config = {"size": [height, width], "kernel": kernel, "channels": channels, "layers": layers,
+              "halving": halving}
     return {"config": config, "rows": rows, "totals": totals}
 
 
@@ -159,6 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, default=4, help="stack: number of layers")
     parser.add_argument("--model", help="print a SegNet's per-block table instead of the stack")
     parser.add_argument("--kinds", help=f"with --model segnet_mixed: 8 comma-separated of {CONV_KINDS}")
+    parser.add_argument("--no-halving", action="store_true",
+                        help="stack: every layer at the input size (the seed notebook's mult-adds)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
@@ -167,7 +174,7 @@ def main(argv=None) -> int:
             result = model_cost(args.model, args.size, kinds, kernel=args.kernel)
             text = format_segnet(result, args.model)
         else:
-            result = stack_cost(args.size, args.kernel, args.channels, args.layers)
+            result = stack_cost(args.size, args.kernel, args.channels, args.layers, not args.no_halving)
             text = format_stack(result)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -37,6 +37,13 @@ def test_seed_four_layer_table():
         assert r["ratio"] == pytest.approx(1 / r["out_ch"] + 1 / 9)
 
 
+def test_seed_notebook_rows_all_at_128():
+    rows = stack_cost(128, 3, 64, 4, halving=False)["rows"]
+    assert [r["height"] for r in rows] == [128] * 4
+    assert [r["regular_mult_adds"] for r in rows] == [p * 128 * 128 for p in (73_728, 294_912, 1_179_648, 4_718_592)]
+    assert [r["dsc_mult_adds"] for r in rows] == [p * 128 * 128 for p in (8_768, 33_920, 133_376, 528_896)]
+
+
 def leaf_costs(model, size):
     info = summary(model, input_size=(1, 3, *size), verbose=0)
     leaves = [layer for layer in info.summary_list if layer.is_leaf_layer and layer.num_params > 0]
