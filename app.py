@@ -54,14 +54,14 @@ def segment_tab(demo: Demo):
     outputs = [overlay_reg, overlay_dsc, mask_reg, mask_dsc, stats, result, state]
     segment = gpu(demo.segment)
     gr.on([run.click, photo.upload], segment, [photo, opacity], outputs, api_name="segment",
-          concurrency_limit=1)
+          concurrency_limit=1, concurrency_id="models")  # one model run at a time: timings stay honest
     opacity.change(demo.reblend, [state, opacity], [overlay_reg, overlay_dsc], trigger_mode="always_last",
                    api_visibility="private", show_progress="hidden")
     gr.Examples(EXAMPLES, [photo], outputs, fn=segment, cache_examples=not demo.errors,
                 cache_mode="lazy", label="Try the sample cat")
 
 
-def cost_tab():
+def cost_tab(demo: Demo):
     first = cost_view(*DEFAULTS.values(), DEFAULT_DSC_BLOCKS)
     gr.Markdown("Drag a slider: every number is computed analytically by `seg/cost.py`, layer by layer.")
     with gr.Row():
@@ -70,14 +70,14 @@ def cost_tab():
         channels = gr.Slider(8, 256, value=DEFAULTS["channels"], step=8, label="Base channels C")
         layers = gr.Slider(1, 6, value=DEFAULTS["layers"], step=1, label="Layers L")
     with gr.Row():
-        params_plot, macs_plot, ratio_plot = (gr.Plot(value=fig) for fig in first[:3])
+        params_plot, macs_plot, ratio_plot = (gr.Plot(value=fig, show_label=False) for fig in first[:3])
     stack_table = gr.Dataframe(value=first[3], headers=STACK_HEADERS, label="Halving/doubling stack",
                                interactive=False, wrap=True)
     gr.Markdown(FORMULAS)
     gr.Markdown("### The real SegNet (base width 64), block by block — same input size and kernel")
     dsc_blocks = gr.CheckboxGroup(list(BLOCK_NAMES), value=DEFAULT_DSC_BLOCKS, label="Blocks built from DSC")
     with gr.Row():
-        segnet_plot = gr.Plot(value=first[4])
+        segnet_plot = gr.Plot(value=first[4], show_label=False)
         with gr.Column():
             segnet_totals = gr.Markdown(first[6])
             segnet_table = gr.Dataframe(value=first[5], headers=SEGNET_HEADERS, interactive=False)
@@ -88,6 +88,13 @@ def cost_tab():
     check = gr.Button("Cross-check this configuration with torchinfo")
     check_out = gr.Markdown()
     check.click(crosscheck, inputs, check_out, api_visibility="private")
+    gr.Markdown("### Do fewer mult-adds mean less time? Measure it on this machine")
+    measure = gr.Button("Time both trained models at 64, 128, 256 and 512 px (about 20 s)")
+    with gr.Row():
+        scaling_plot = gr.Plot(show_label=False)
+        scaling_table = gr.Markdown()
+    measure.click(demo.measure_scaling, None, [scaling_plot, scaling_table], api_visibility="private",
+                  concurrency_id="models")
 
 
 def training_tab(record: TrainingRecord):
@@ -96,7 +103,7 @@ def training_tab(record: TrainingRecord):
         return
     with gr.Row():
         for fig in record.figures():
-            gr.Plot(value=fig)
+            gr.Plot(value=fig, show_label=False)
     gr.Dataframe(value=record.final_table(), label="Final test metrics (this repo) next to the seed's",
                  headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy", "epochs",
                           "train / test images", "training time"], interactive=False)
@@ -117,7 +124,7 @@ def build(checkpoint_dir=None) -> gr.Blocks:
         with gr.Tab("Segment"):
             segment_tab(demo)
         with gr.Tab("Cost calculator"):
-            cost_tab()
+            cost_tab(demo)
         with gr.Tab("Training"):
             training_tab(record)
         with gr.Tab("About"):

@@ -14,6 +14,7 @@ import platform
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -23,23 +24,9 @@ from seg.cost import model_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.inference import VARIANTS, predict_logits
 from seg.models import create_model
-from seg.speed import fast_path, fold_batchnorm
+from seg.speed import fast_path, interleaved, latency_by_size
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
-
-
-def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
-    """{name: [seconds, ...]}: every fn once per round, so drift hits all alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def stats(seconds, scale=1000.0) -> dict:
@@ -54,8 +41,8 @@ def eager(model, x):
 def inference_paths(name):
     model = create_model(name).eval()
     return {"eager NCHW": (model, False),
-            "channels_last (app)": (fast_path(copy.deepcopy(model)), True),
-            "channels_last + BN folded (not used)": (fold_batchnorm(fast_path(copy.deepcopy(model))), True)}
+            "channels_last": (copy.deepcopy(model).to(memory_format=torch.channels_last), True),
+            "channels_last + BN folded (app)": (fast_path(copy.deepcopy(model)), True)}
 
 
 def bench_latency(reps):
@@ -126,29 +113,33 @@ def bench_app(requests=10):
 
     photo = Path(tempfile.mkdtemp()) / "photo-1280.jpg"
     Image.open(PHOTO).convert("RGB").resize((1280, 1280)).save(photo, quality=92)
-    with running_app() as (url, _, startup_s):
+    def timed_request(_=None):
+        start = time.perf_counter()
+        summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
+        return time.perf_counter() - start, summary["server_ms"] / 1000
+
+    with running_app() as (url, proc, startup_s):
         client = Client(url, verbose=False)
-        server, round_trip = [], []
-        for _ in range(requests + 1):
-            start = time.perf_counter()
-            summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
-            round_trip.append(time.perf_counter() - start)
-            server.append(summary["server_ms"] / 1000)
-    return {"start_to_ready_s": startup_s, "server": stats(server[1:]), "round_trip": stats(round_trip[1:])}
+        sequential = [timed_request() for _ in range(requests + 1)][1:]  # the first warms the cache dirs
+        with ThreadPoolExecutor(20) as pool:  # 20 people at once: the queue serves them in turn
+            concurrent = sorted(t for t, _ in pool.map(timed_request, range(20), timeout=600))
+        peak_rss = peak_rss_mb(proc.pid)
+    return {"start_to_ready_s": startup_s, "server": stats([s for _, s in sequential]),
+            "round_trip": stats([t for t, _ in sequential]),
+            "concurrent_20": {"p50_s": statistics.median(concurrent), "p95_s": concurrent[18], "max_s": concurrent[-1]},
+            "server_peak_rss_mb": peak_rss}
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def bench_scaling(reps):
-    models = {name: fast_path(create_model(name)) for name in VARIANTS}
-    rows = {}
-    for size in (64, 128, 256, 512):
-        x = torch.rand(1, 3, size, size)
-        times = interleaved({n: (lambda m=m: predict_logits(m, x)) for n, m in models.items()},
-                            reps if size <= 256 else max(3, reps // 4))
-        reg, dsc = (statistics.median(times[n]) for n in VARIANTS)
-        macs = [model_cost(n, size)["totals"]["mult_adds"] for n in VARIANTS]
-        rows[size] = {"regular_ms": reg * 1000, "dsc_ms": dsc * 1000, "latency_ratio": reg / dsc,
-                      "mult_adds_ratio": macs[0] / macs[1]}
-    return rows
+    models = [fast_path(create_model(name)) for name in VARIANTS]
+    return {row["size"]: row for row in latency_by_size(*models, reps=reps)}
 
 
 def machine() -> dict:
@@ -177,7 +168,9 @@ def markdown(result) -> str:
         a = result["app"]
         out += ["", f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on a 1280×1280 photo, both models: "
                 f"server p50 {a['server']['median']:.0f} ms ({a['server']['min']:.0f}–{a['server']['max']:.0f}), "
-                f"round trip p50 {a['round_trip']['median']:.0f} ms."]
+                f"round trip p50 {a['round_trip']['median']:.0f} ms.",
+                f"20 concurrent requests (1280×1280): p50 {a['concurrent_20']['p50_s']:.2f} s, "
+                f"p95 {a['concurrent_20']['p95_s']:.2f} s; server peak RSS {a['server_peak_rss_mb']:.0f} MB."]
     out += ["", "| input | regular ms | DSC ms | latency ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
     out += [f"| {s}×{s} | {v['regular_ms']:.1f} | {v['dsc_ms']:.1f} | {v['latency_ratio']:.2f}× | {v['mult_adds_ratio']:.2f}× |"
             for s, v in result["scaling"].items()]
@@ -192,8 +185,8 @@ def main():
     args = parser.parse_args()
     result = {"machine": machine(), "latency": bench_latency(args.reps)}
     lat = result["latency"]
-    result["latency_ratio_batch1"] = (lat["segnet_regular | channels_last (app) | batch 1"]["median"]
-                                      / lat["segnet_dsc | channels_last (app) | batch 1"]["median"])
+    result["latency_ratio_batch1"] = (lat["segnet_regular | channels_last + BN folded (app) | batch 1"]["median"]
+                                      / lat["segnet_dsc | channels_last + BN folded (app) | batch 1"]["median"])
     result["latency_ratio_batch1_eager"] = (lat["segnet_regular | eager NCHW | batch 1"]["median"]
                                             / lat["segnet_dsc | eager NCHW | batch 1"]["median"])
     macs = [model_cost(n)["totals"]["mult_adds"] for n in VARIANTS]

@@ -28,7 +28,7 @@ from seg.data import (DataNotFoundError, PetTensors, default_data_root, describe
 from seg.evaluate import DEFAULT_CACHE, evaluate, pick_device
 from seg.metrics import metrics_from_confusion
 from seg.models import block_kinds_dict, create_model
-from seg.speed import training_layout
+from seg.speed import bf16_autocast_helps, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed test images whose predictions are kept after every epoch
 
@@ -49,6 +49,8 @@ def get_args_parser():
     parser.add_argument("--out", default=str(CHECKPOINT_DIR))
     parser.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
     parser.add_argument("--limit", type=int, default=None, help="use N images per split (smoke runs)")
+    parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
+                        help="bf16 autocast for training steps; auto: where the hardware has bf16")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -85,17 +87,17 @@ def git_commit() -> str | None:
         return None
 
 
-def metadata(name, model, args, data_info, history, snapshot_ids, device, wall):
+def metadata(name, model, args, data_info, history, snapshot_ids, device, wall, autocast, channels_last):
     cost = model_cost(name, args.size)["totals"]
     return {
         "model": name, "kinds": block_kinds_dict(model), "kernel_size": model.kernel_size,
-        "base_channels": 64, "num_classes": 3, "input_size": args.size,
+        "base_channels": model.base_channels, "num_classes": model.num_classes, "input_size": args.size,
         "params": sum(p.numel() for p in model.parameters()), "mult_adds": cost["mult_adds"],
         "data": data_info,
         "recipe": {"optimizer": "Adam", "lr": args.lr, "scheduler": None, "epochs": args.epochs,
                    "batch_size": args.batch_size, "size": args.size, "seed": args.seed,
                    "loss": "cross_entropy", "augmentation": ["RandomHorizontalFlip", "ColorJitter(0.2, 0.2, 0.2, 0.05)"],
-                   "limit": args.limit},
+                   "limit": args.limit, "autocast": "bf16" if autocast else None, "channels_last": channels_last},
         "history": history, "final": history[-1] if history else None,
         "epochs_done": len(history), "device": str(device), "wall_time_s": wall,
         "torch_version": torch.__version__, "git_commit": git_commit(),
@@ -128,7 +130,7 @@ def train_model(name, args, data, device):
         start_epoch = len(history) + 1
         print(f"{name}: resuming after epoch {len(history)}")
     keep = torch.linspace(0, len(test_x) - 1, NUM_SNAPSHOTS).round().long().unique().tolist()
-    autocast = device.type == "cuda"
+    autocast = {"on": True, "off": False}.get(args.amp, bf16_autocast_helps(device))
     train_set = PetTensors(train_x, train_y, train_augment())
     test_loader = DataLoader(PetTensors(test_x, test_y), batch_size=16)
     data_info = describe(args.data_root, {"trainval": train_x, "test": test_x})
@@ -138,11 +140,13 @@ def train_model(name, args, data, device):
         order = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=order, drop_last=False)
         stats = train_one_epoch(model, optimizer, loader, device, epoch, autocast, channels_last, args.quiet)
-        confmat, test_loss, kept = evaluate(model, test_loader, device, keep=keep, autocast=autocast)
+        # Evaluation stays fp32: the metrics are those of the model the app runs.
+        confmat, test_loss, kept = evaluate(model, test_loader, device, keep=keep)
         wall += time.perf_counter() - began
         history.append({"epoch": epoch, **stats, "test_loss": test_loss, **metrics_from_confusion(confmat)})
         snapshots.append(torch.stack(kept))
-        meta = metadata(name, model, args, data_info, history, [test_ids[i] for i in keep], device, wall)
+        meta = metadata(name, model, args, data_info, history, [test_ids[i] for i in keep], device, wall,
+                        autocast, channels_last)
         save_checkpoint(args.out, name, model, meta, snapshots)
         save_resume(args.out, name, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                      "rng": torch.get_rng_state(), "history": history,

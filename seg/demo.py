@@ -7,18 +7,22 @@ import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image
 
+from .charts import scaling_figure
 from .checkpoint import CHECKPOINT_DIR
 from .cost import human
 from .inference import (VARIANTS, PhotoError, blend, load_photo, load_variants, mask_png,
                         segment_photo, upsample_mask)
 from .metrics import mask_agreement
+from .speed import latency_by_size
 
+WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
 TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 
@@ -93,12 +97,14 @@ class Demo:
         start = time.perf_counter()
         results = segment_photo(photo, self.loaded)
         folder, shown = self.outputs.new(), display_copy(photo)
-        masks_shown, overlays, downloads, models = {}, [], [], {}
+        masks_shown = {n: upsample_mask(results[n]["mask"], shown.size) for n in VARIANTS}
+        # PNG encoding is most of a request's time and PIL releases the GIL while it
+        # encodes: the four files are written in parallel.
+        jobs = [(save_png, blend(shown, masks_shown[n], opacity), folder / f"{n}-overlay.png") for n in VARIANTS]
+        jobs += [(mask_png, upsample_mask(results[n]["mask"], photo.size), folder / f"{n}-mask.png") for n in VARIANTS]
+        files = [str(f) for f in WRITERS.map(lambda job: job[0](job[1], job[2]), jobs)]
+        models = {}
         for name in VARIANTS:
-            masks_shown[name] = upsample_mask(results[name]["mask"], shown.size)
-            overlays.append(save_png(blend(shown, masks_shown[name], opacity), folder / f"{name}-overlay.png"))
-            full = upsample_mask(results[name]["mask"], photo.size)
-            downloads.append(str(mask_png(full, folder / f"{name}-mask.png")))
             meta = self.loaded[name].meta
             models[name] = {"ms": round(results[name]["ms"], 2), "params": meta["params"],
                             "mult_adds": meta["mult_adds"], "input_size": meta["input_size"]}
@@ -106,15 +112,25 @@ class Demo:
         summary = {"photo_size": list(photo.size), "models": models, "agreement": agreement,
                    "server_ms": round((time.perf_counter() - start) * 1000, 1)}
         state = {"photo": np.asarray(shown), "masks": masks_shown}
-        return (*overlays, *downloads, stats_markdown(summary), summary, state)
+        return (*files, stats_markdown(summary), summary, state)
+
+    def measure_scaling(self):
+        """Time both loaded models at 64-512 px on this machine: the curve behind the ratio."""
+        if self.errors:
+            raise gr.Error(" ".join(self.errors.values()))
+        rows = latency_by_size(*(self.loaded[n].model for n in VARIANTS))
+        lines = ["| input | regular ms | DSC ms | measured ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['size']}×{r['size']} | {r['regular_ms']:.1f} | {r['dsc_ms']:.1f} | "
+                  f"{r['latency_ratio']:.2f}× | {r['mult_adds_ratio']:.2f}× |" for r in rows]
+        return scaling_figure(rows), "\n".join(lines)
 
     def reblend(self, state, opacity: float):
         """New overlays at another opacity from the kept masks, without running the models."""
         if not state:
             return gr.skip(), gr.skip()
         folder, photo = self.outputs.new(), Image.fromarray(state["photo"])
-        return tuple(save_png(blend(photo, state["masks"][n], opacity), folder / f"{n}-overlay.png")
-                     for n in VARIANTS)
+        jobs = [(blend(photo, state["masks"][n], opacity), folder / f"{n}-overlay.png") for n in VARIANTS]
+        return tuple(WRITERS.map(lambda job: save_png(*job), jobs))
 
 
 def stats_markdown(summary: dict) -> str:

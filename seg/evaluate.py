@@ -28,7 +28,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 @torch.inference_mode()
-def evaluate(model, loader, device, num_classes=3, keep=None, autocast=False):
+def evaluate(model, loader, device, num_classes=3, keep=None):
     """(confusion matrix, mean loss, predicted masks of the dataset indices in `keep`)."""
     model.eval()
     confmat = torch.zeros(num_classes, num_classes, dtype=torch.long)
@@ -36,8 +36,7 @@ def evaluate(model, loader, device, num_classes=3, keep=None, autocast=False):
     keep = set(keep or ())
     for images, masks in loader:
         images, masks = images.to(device), masks.to(device)
-        with torch.autocast(device.type, enabled=autocast):
-            logits = model(images)
+        logits = model(images)
         loss_sum += nn.functional.cross_entropy(logits.float(), masks, reduction="sum").item()
         pixels += masks.numel()
         pred = logits.argmax(1)

@@ -21,7 +21,7 @@ class SegNet(nn.Module):
         check_kernel(kernel_size)
         layout = segnet_layout(base_channels, num_classes)
         self.kinds = tuple(kinds)
-        self.kernel_size = kernel_size
+        self.kernel_size, self.base_channels, self.num_classes = kernel_size, base_channels, num_classes
         self.input_bn = nn.BatchNorm2d(3)
         blocks = []
         for kind, convs in zip(self.kinds, layout):

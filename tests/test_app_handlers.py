@@ -111,3 +111,14 @@ def test_cost_view_moves_with_the_sliders():
 def test_crosscheck_agrees_with_torchinfo():
     text = calculator.crosscheck(48, 3, 8, 3, ["enc1", "dec1"])
     assert text.count("✅") == 3 and "❌" not in text
+
+
+def test_measure_scaling_times_both_models_at_four_sizes(demo):
+    figure, table = demo.measure_scaling()
+    measured, theory = figure.data[1], figure.data[0]
+    assert list(measured.x) == ["64×64", "128×128", "256×256", "512×512"]
+    assert all(r > 0 for r in measured.y)
+    from seg.cost import segnet_cost
+    regular, dsc = (segnet_cost(k, 256, base_channels=4)["totals"]["mult_adds"] for k in ("regular", "dsc"))
+    assert theory.y[2] == pytest.approx(regular / dsc)
+    assert table.count("\n") == 5
