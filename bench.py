@@ -20,11 +20,12 @@ from pathlib import Path
 import torch
 
 from seg.calculator import DEFAULT_DSC_BLOCKS, cost_view
-from seg.cost import model_cost
+from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
+from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.inference import VARIANTS, predict_logits
 from seg.models import create_model
-from seg.speed import fast_path, interleaved, latency_by_size
+from seg.speed import bf16_autocast_helps, fast_path, interleaved, latency_by_size
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
 
@@ -38,8 +39,16 @@ def eager(model, x):
     return model(x)
 
 
+def trained_or_fresh(name):
+    """The shipped weights where they load (what the app runs), else a fresh model."""
+    try:
+        return load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")[0]
+    except CheckpointError:
+        return create_model(name).eval()
+
+
 def inference_paths(name):
-    model = create_model(name).eval()
+    model = trained_or_fresh(name)
     return {"eager NCHW": (model, False),
             "channels_last": (copy.deepcopy(model).to(memory_format=torch.channels_last), True),
             "channels_last + BN folded (app)": (fast_path(copy.deepcopy(model)), True)}
@@ -61,17 +70,22 @@ def bench_latency(reps):
 
 def bench_training(reps):
     x, y = torch.rand(8, 3, 128, 128), torch.randint(0, 3, (8, 128, 128))
+    bf16 = bf16_autocast_helps(torch.device("cpu"))
     fns = {}
     for name in VARIANTS:
-        for label, cl in (("eager NCHW", False), ("channels_last (train.py)", True)):
+        fast = "channels_last" + (" + bf16 autocast" if bf16 else "") + " (train.py)"
+        for label, cl, amp in (("eager NCHW fp32", False, False), ("channels_last", True, False), (fast, True, bf16)):
+            if label == "channels_last" and not bf16:
+                continue  # the same as the train.py row
             torch.manual_seed(0)
             model = create_model(name).train()
             xx = x.contiguous(memory_format=torch.channels_last) if cl else x
             model = model.to(memory_format=torch.channels_last) if cl else model
             opt = torch.optim.Adam(model.parameters())
 
-            def step(m=model, o=opt, inp=xx):
-                loss = torch.nn.functional.cross_entropy(m(inp), y)
+            def step(m=model, o=opt, inp=xx, amp=amp):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                    loss = torch.nn.functional.cross_entropy(m(inp).float(), y)
                 o.zero_grad(set_to_none=True)
                 loss.backward()
                 o.step()
@@ -101,7 +115,8 @@ def bench_pipeline(samples=64):
 
 def bench_calculator(reps=50):
     sizes = iter(range(100, 100 + 10 * (reps + 5)))
-    times = interleaved({"one slider change": lambda: cost_view(next(sizes), 3, 64, 4, DEFAULT_DSC_BLOCKS)}, reps)
+    times = interleaved({"one slider change (all charts and tables)": lambda: cost_view(next(sizes), 3, 64, 4, DEFAULT_DSC_BLOCKS),
+                         "analytic cost of the whole SegNet": lambda: segnet_cost("dsc", 128)}, reps)
     return {k: stats(v) for k, v in times.items()}
 
 
@@ -138,7 +153,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def bench_scaling(reps):
-    models = [fast_path(create_model(name)) for name in VARIANTS]
+    models = [fast_path(trained_or_fresh(name)) for name in VARIANTS]
     return {row["size"]: row for row in latency_by_size(*models, reps=reps)}
 
 

@@ -17,14 +17,13 @@ from PIL import Image
 from .charts import scaling_figure
 from .checkpoint import CHECKPOINT_DIR
 from .cost import human
-from .inference import (VARIANTS, PhotoError, blend, load_photo, load_variants, mask_png,
+from .inference import (TITLES, VARIANTS, PhotoError, blend, load_photo, load_variants, mask_png,
                         segment_photo, upsample_mask)
 from .metrics import mask_agreement
 from .speed import latency_by_size
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
-TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 
 
 class PhotoInput(gr.Image):
@@ -50,8 +49,11 @@ class OutputDir:
     def new(self) -> Path:
         cutoff = time.time() - self.max_age_s
         for old in self.root.iterdir():
-            if old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except FileNotFoundError:
+                pass  # another request swept it first
         folder = self.root / uuid.uuid4().hex
         folder.mkdir()
         return folder

@@ -24,6 +24,7 @@ MAX_SIDE = 4096  # larger photos are downscaled before any other work
 MAX_PIXELS = 64_000_000  # refuse to decode beyond this: a decompression bomb, not a photo
 COLOURS = np.array([(255, 140, 0), (40, 90, 200), (255, 235, 60)], dtype=np.uint8)  # pet, background, border
 VARIANTS = ("segnet_regular", "segnet_dsc")
+TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 
 
 class PhotoError(ValueError):
@@ -134,7 +135,8 @@ def load_variants(checkpoint_dir=CHECKPOINT_DIR):
             predict_logits(model, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
             loaded[name] = Loaded(name, model, meta)
         except CheckpointError as err:
-            errors[name] = f"{err}. Create it with: {train_command(name)}"
+            command = train_command(name)
+            errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
     return loaded, errors
 
 

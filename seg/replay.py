@@ -11,10 +11,9 @@ from PIL import Image
 from .charts import history_figures
 from .checkpoint import CHECKPOINT_DIR, load_snapshots
 from .data import decode_files, default_data_root, normalise_root
-from .inference import COLOURS, VARIANTS
+from .inference import COLOURS, TITLES, VARIANTS
 
 SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
-TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 GAP = 4  # px between tiles
 TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device"}
 

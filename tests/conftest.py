@@ -19,12 +19,12 @@ def need(path: Path):
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_root():
     return need(DATA_ROOT / "oxford-iiit-pet") and DATA_ROOT
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def photos():
     return need(PHOTOS)
 

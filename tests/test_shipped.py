@@ -16,7 +16,7 @@ from seg.metrics import metrics_from_confusion
 from seg.speed import fast_path
 
 # A little under what `python -m seg.evaluate` measured on the first 96 test images.
-FLOORS = {"segnet_regular": 0.0, "segnet_dsc": 0.0}
+FLOORS = {"segnet_regular": 0.68, "segnet_dsc": 0.79}  # measured 0.7053 and 0.8146
 SAMPLE = 96
 
 
