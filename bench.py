@@ -169,11 +169,12 @@ def machine() -> dict:
 def markdown(result) -> str:
     m = result["machine"]
     out = [f"Machine: {m['cpu']}, {m['threads']} threads, torch {m['torch']}", "",
-           "| inference at 128×128 | median ms | min–max |", "|---|---:|---:|"]
-    out += [f"| {k} | {v['median']:.1f} | {v['min']:.1f}–{v['max']:.1f} |" for k, v in result["latency"].items()]
+           "| inference at 128×128 | path | batch | median ms | min–max |", "|---|---|---|---:|---:|"]
+    out += [f"| {k.replace(' | batch ', ' | ')} | {v['median']:.1f} | {v['min']:.1f}–{v['max']:.1f} |"
+            for k, v in result["latency"].items()]
     out += ["", f"**Regular / DSC batch-1 latency, app path: {result['latency_ratio_batch1']:.2f}×** "
             f"(eager NCHW: {result['latency_ratio_batch1_eager']:.2f}×; mult-adds: {result['mult_adds_ratio']:.2f}×)", "",
-            "| training step, batch 8 | images/s | median ms |", "|---|---:|---:|"]
+            "| training step, batch 8 | path | images/s | median ms |", "|---|---|---:|---:|"]
     out += [f"| {k} | {v['images_per_s']:.1f} | {v['median']:.0f} |" for k, v in result["training"].items()]
     out += ["", "| input pipeline | samples/s |", "|---|---:|"]
     out += [f"| {k} | {v['samples_per_s']:.0f} |" for k, v in result["pipeline"].items()]

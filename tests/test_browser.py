@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHOTOS, ROOT, need
+from conftest import ROOT
 from seg.launch import running_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -38,7 +38,7 @@ def shot(page, name):
 
 
 def test_upload_shows_both_overlays(page):
-    photo = need(PHOTOS / "dog1.jpg")
+    photo = ROOT / "seg" / "assets" / "chelsea.png"  # CC0: the one photo the README may show
     page.locator("input[type=file]").first.set_input_files(str(photo))
     for name in ("segnet_regular", "segnet_dsc"):
         page.locator(f"img[src*='{name}-overlay']").wait_for(state="visible")

@@ -16,13 +16,19 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
 
 
 def test_metrics_by_hand():
-    confmat = torch.tensor([[50, 10, 0], [5, 30, 5], [0, 0, 0]])
+    confmat = torch.tensor([[50, 10, 0], [5, 35, 0], [0, 0, 0]])
     m = metrics_from_confusion(confmat)
-    assert math.isclose(m["pixel_accuracy"], 80 / 100)
+    assert math.isclose(m["pixel_accuracy"], 85 / 100)
     assert math.isclose(m["iou"]["pet"], 50 / (60 + 55 - 50))
-    assert math.isclose(m["iou"]["background"], 30 / (40 + 40 - 30))
-    assert math.isnan(m["iou"]["border"]), "a class that never occurs has no IoU"
-    assert math.isclose(m["miou"], (50 / 65 + 30 / 50) / 2)
+    assert math.isclose(m["iou"]["background"], 35 / (40 + 45 - 35))
+    assert math.isnan(m["iou"]["border"]), "a class neither present nor predicted has no IoU"
+    assert math.isclose(m["miou"], (50 / 65 + 35 / 50) / 2)
+
+
+def test_a_class_predicted_but_absent_scores_zero_and_counts():
+    m = metrics_from_confusion(torch.tensor([[50, 10, 0], [5, 30, 5], [0, 0, 0]]))
+    assert m["iou"]["border"] == 0
+    assert math.isclose(m["miou"], (50 / 65 + 30 / 50 + 0) / 3)
 
 
 def test_perfect_prediction():
