@@ -25,7 +25,7 @@ from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.inference import VARIANTS, predict_logits
 from seg.models import create_model
-from seg.speed import bf16_autocast_helps, fast_path, interleaved, latency_by_size
+from seg.speed import bf16_autocast_helps, fast_path, fold_batchnorm, interleaved, latency_by_size
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
 
@@ -51,7 +51,8 @@ def inference_paths(name):
     model = trained_or_fresh(name)
     return {"eager NCHW": (model, False),
             "channels_last": (copy.deepcopy(model).to(memory_format=torch.channels_last), True),
-            "channels_last + BN folded (app)": (fast_path(copy.deepcopy(model)), True)}
+            "channels_last + BN folded": (fold_batchnorm(copy.deepcopy(model)).to(memory_format=torch.channels_last), True),
+            "+ oneDNN packed conv+ReLU (app)": (fast_path(copy.deepcopy(model)), True)}
 
 
 def bench_latency(reps):
@@ -153,7 +154,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def bench_scaling(reps):
-    models = [fast_path(trained_or_fresh(name)) for name in VARIANTS]
+    models = [trained_or_fresh(name) for name in VARIANTS]
     return {row["size"]: row for row in latency_by_size(*models, reps=reps)}
 
 
@@ -201,8 +202,8 @@ def main():
     args = parser.parse_args()
     result = {"machine": machine(), "latency": bench_latency(args.reps)}
     lat = result["latency"]
-    result["latency_ratio_batch1"] = (lat["segnet_regular | channels_last + BN folded (app) | batch 1"]["median"]
-                                      / lat["segnet_dsc | channels_last + BN folded (app) | batch 1"]["median"])
+    result["latency_ratio_batch1"] = (lat["segnet_regular | + oneDNN packed conv+ReLU (app) | batch 1"]["median"]
+                                      / lat["segnet_dsc | + oneDNN packed conv+ReLU (app) | batch 1"]["median"])
     result["latency_ratio_batch1_eager"] = (lat["segnet_regular | eager NCHW | batch 1"]["median"]
                                             / lat["segnet_dsc | eager NCHW | batch 1"]["median"])
     macs = [model_cost(n)["totals"]["mult_adds"] for n in VARIANTS]

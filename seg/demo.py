@@ -120,7 +120,7 @@ class Demo:
         """Time both loaded models at 64-512 px on this machine: the curve behind the ratio."""
         if self.errors:
             raise gr.Error(" ".join(self.errors.values()))
-        rows = latency_by_size(*(self.loaded[n].model for n in VARIANTS))
+        rows = latency_by_size(*(self.loaded[n].eager for n in VARIANTS))
         lines = ["| input | regular ms | DSC ms | measured ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
         lines += [f"| {r['size']}×{r['size']} | {r['regular_ms']:.1f} | {r['dsc_ms']:.1f} | "
                   f"{r['latency_ratio']:.2f}× | {r['mult_adds_ratio']:.2f}× |" for r in rows]

@@ -5,6 +5,7 @@ Used by the app and by bench.py, so what the benchmark times is what the app run
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from dataclasses import dataclass
@@ -120,7 +121,8 @@ def mask_png(mask: np.ndarray, path) -> Path:
 @dataclass
 class Loaded:
     name: str
-    model: nn.Module  # the fast path
+    model: nn.Module  # the fast path, prepared for meta["input_size"]
+    eager: nn.Module  # as trained, for fast paths at other sizes
     meta: dict
 
 
@@ -130,10 +132,10 @@ def load_variants(checkpoint_dir=CHECKPOINT_DIR):
     for name in VARIANTS:
         try:
             model, meta = load_checkpoint(Path(checkpoint_dir) / f"{name}.safetensors")
-            model = fast_path(model)
             size = meta["input_size"]
-            predict_logits(model, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
-            loaded[name] = Loaded(name, model, meta)
+            fast = fast_path(copy.deepcopy(model), size)
+            predict_logits(fast, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
+            loaded[name] = Loaded(name, fast, model, meta)
         except CheckpointError as err:
             command = train_command(name)
             errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"

@@ -30,17 +30,58 @@ def bf16_autocast_helps(device: torch.device) -> bool:
     return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
-def fast_path(model: nn.Module) -> nn.Module:
-    """What the app runs: BatchNorm folded into the convs, channels_last, eval mode.
+def fast_path(model: nn.Module, input_size: int = 128) -> nn.Module:
+    """What the app runs: BatchNorm folded into the convs, channels_last, and (where oneDNN is
+    there) weights pre-packed with each ReLU fused into its conv.
 
-    The same function up to float rounding (block outputs agree with eager NCHW to ~1e-5),
-    and 5-10% faster than channels_last alone, itself 10% (regular) and 40% (DSC) faster
-    than eager. Not bit-identical: SegNet's MaxPool picks the largest of near-equal values
-    and MaxUnpool puts it back there, so a last-bit difference can move an activation by a
-    pixel and a few mask pixels (0.003% on real test images, all in the regular model) flip.
-    tests/test_shipped.py checks both statements on the real test images.
+    The same function up to float rounding (block outputs agree with eager NCHW to ~1e-5);
+    bench.py times each step. Not bit-identical to eager: SegNet's MaxPool picks the larger
+    of near-equal values and MaxUnpool puts it back there, so a last-bit difference can move
+    an activation by a pixel and a few mask pixels flip (0.003% on real test images, all in
+    the regular model). tests/test_shipped.py checks both statements on real test images.
     """
-    return fold_batchnorm(model.eval()).to(memory_format=torch.channels_last)
+    model = fold_batchnorm(model.eval()).to(memory_format=torch.channels_last)
+    if hasattr(torch.ops.mkldnn, "_convolution_pointwise") and torch.backends.mkldnn.is_available():
+        model = pack_for_onednn(model, input_size)
+    return model
+
+
+class OneDNNConv(nn.Module):
+    """A conv whose weights oneDNN packed once, optionally with the following ReLU fused in:
+    the same arithmetic as Conv2d + ReLU, without re-packing weights or a ReLU pass per call."""
+
+    def __init__(self, conv: nn.Conv2d, relu: bool, input_shape):
+        super().__init__()
+        self.args = (list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups)
+        weight = conv.weight.detach().contiguous(memory_format=torch.channels_last)
+        self.weight = torch.ops.mkldnn._reorder_convolution_weight(weight, *self.args, list(input_shape))
+        self.bias = None if conv.bias is None else conv.bias.detach()
+        self.attr = "relu" if relu else "none"
+
+    def forward(self, x):
+        return torch.ops.mkldnn._convolution_pointwise(x, self.weight, self.bias, *self.args, self.attr, [], "")
+
+
+@torch.inference_mode()
+def pack_for_onednn(model: nn.Module, input_size: int) -> nn.Module:
+    """Swap every block conv (already BN-folded) for a packed one with its ReLU fused."""
+    shapes, hooks = {}, []
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            hooks.append(module.register_forward_hook(lambda m, i, o: shapes.__setitem__(m, i[0].shape)))
+    model(torch.zeros(1, 3, input_size, input_size).contiguous(memory_format=torch.channels_last))
+    for hook in hooks:
+        hook.remove()
+    for block in [*model.encoder, *model.decoder]:
+        for layer in block:  # folded ConvBNReLU: conv, Identity, ReLU
+            conv = layer[0]
+            if isinstance(conv, SeparableConv2d):
+                conv.conv_dw = OneDNNConv(conv.conv_dw, False, shapes[conv.conv_dw])
+                conv.conv_pw = OneDNNConv(conv.conv_pw, True, shapes[conv.conv_pw])
+            else:
+                layer[0] = OneDNNConv(conv, True, shapes[conv])
+            layer[2] = nn.Identity()
+    return model
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -71,14 +112,18 @@ def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
 
 
 def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list[dict]:
-    """Batch-1 latency of a regular and a DSC SegNet per input size, beside their mult-add ratio."""
+    """Batch-1 latency of a regular and a DSC SegNet (eval-mode, unoptimised) per input size,
+    each through the app's fast path prepared for that size, beside their mult-add ratio."""
+    import copy
+
     from .cost import segnet_cost
     from .inference import predict_logits
 
     rows = []
     for size in sizes:
         x = torch.rand(1, 3, size, size)
-        times = interleaved({"reg": lambda: predict_logits(reg, x), "dsc": lambda: predict_logits(dsc, x)},
+        fast_reg, fast_dsc = (fast_path(copy.deepcopy(m), size) for m in (reg, dsc))  # packed for this size
+        times = interleaved({"reg": lambda: predict_logits(fast_reg, x), "dsc": lambda: predict_logits(fast_dsc, x)},
                             reps if size <= 256 else max(3, reps // 3))
         reg_s, dsc_s = statistics.median(times["reg"]), statistics.median(times["dsc"])
         macs = [segnet_cost(m.kinds, size, m.kernel_size, m.base_channels, m.num_classes)["totals"]["mult_adds"]
