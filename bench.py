@@ -25,7 +25,7 @@ from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.inference import VARIANTS, predict_logits
 from seg.models import create_model
-from seg.speed import bf16_autocast_helps, fast_path, fold_batchnorm, interleaved, latency_by_size
+from seg.speed import OneDNNConv, bf16_autocast_helps, fast_path, fold_batchnorm, interleaved, latency_by_size
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
 
@@ -93,6 +93,41 @@ def bench_training(reps):
             fns[(name, label)] = step
     return {f"{k[0]} | {k[1]}": {"images_per_s": 8 / statistics.median(v), **stats(v)}
             for k, v in interleaved(fns, reps, warmup=1).items()}
+
+
+def conv_time_split(model, x, reps=20) -> dict:
+    """Median ms of a forward, and of its depthwise and its other convs each run alone."""
+    inputs, convs = {}, [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, OneDNNConv))]
+    hooks = [m.register_forward_hook(lambda m, i, o: inputs.__setitem__(m, i[0].clone())) for m in convs]
+    run = predict_logits if isinstance(convs[0], OneDNNConv) else eager
+    run(model, x)
+    for hook in hooks:
+        hook.remove()
+    fns = {"total": lambda: run(model, x)}
+    fns.update({m: (lambda m=m: torch.inference_mode()(m.forward)(inputs[m])) for m in convs})
+    medians = {k: statistics.median(v) * 1000 for k, v in interleaved(fns, reps).items()}
+    return {"total": medians["total"],
+            "depthwise": sum(v for m, v in medians.items() if m != "total" and m.groups > 1),
+            "pointwise or regular": sum(v for m, v in medians.items() if m != "total" and m.groups == 1)}
+
+
+def bench_breakdown():
+    """Where the DSC's batch-1 time goes, eager and on the app's path."""
+    model, x = trained_or_fresh("segnet_dsc"), torch.rand(1, 3, 128, 128)
+    return {"eager NCHW": conv_time_split(model, x), "app path": conv_time_split(fast_path(copy.deepcopy(model)), x)}
+
+
+def bench_agreement(images=96):
+    """Mask pixels where the app's path and eager fp32 disagree, on real test images."""
+    images_u8, _, _ = load_cached_split(default_data_root(), "test", 128, ".cache", limit=images)
+    result = {}
+    for name in VARIANTS:
+        model = trained_or_fresh(name)
+        fast = fast_path(copy.deepcopy(model))
+        flipped = sum((eager(model, x).argmax(1) != predict_logits(fast, x).argmax(1)).sum().item()
+                      for x in (images_u8.float() / 255).split(1))
+        result[name] = {"images": len(images_u8), "pixels": images_u8[:, 0].numel(), "flipped": flipped}
+    return result
 
 
 def bench_pipeline(samples=64):
@@ -177,6 +212,13 @@ def markdown(result) -> str:
             f"(eager NCHW: {result['latency_ratio_batch1_eager']:.2f}×; mult-adds: {result['mult_adds_ratio']:.2f}×)", "",
             "| training step, batch 8 | path | images/s | median ms |", "|---|---|---:|---:|"]
     out += [f"| {k} | {v['images_per_s']:.1f} | {v['median']:.0f} |" for k, v in result["training"].items()]
+    out += ["", "| DSC at 128×128, batch 1 | forward ms | in depthwise convs | in pointwise convs | the rest |",
+            "|---|---:|---:|---:|---:|"]
+    out += [f"| {k} | {v['total']:.1f} | {v['depthwise']:.1f} | {v['pointwise or regular']:.1f} | "
+            f"{v['total'] - v['depthwise'] - v['pointwise or regular']:.1f} |" for k, v in result["breakdown_dsc"].items()]
+    out += ["", "App path vs eager fp32 on real test images: " + "; ".join(
+        f"{k}: {v['flipped']} of {v['pixels']:,} mask pixels differ ({v['images']} images)"
+        for k, v in result["agreement"].items()) + "."]
     out += ["", "| input pipeline | samples/s |", "|---|---:|"]
     out += [f"| {k} | {v['samples_per_s']:.0f} |" for k, v in result["pipeline"].items()]
     out += ["", "| cost calculator | median ms | min–max |", "|---|---:|---:|"]
@@ -209,6 +251,8 @@ def main():
     macs = [model_cost(n)["totals"]["mult_adds"] for n in VARIANTS]
     result["mult_adds_ratio"] = macs[0] / macs[1]
     result["training"] = bench_training(max(3, args.reps // 4))
+    result["breakdown_dsc"] = bench_breakdown()
+    result["agreement"] = bench_agreement()
     result["pipeline"] = bench_pipeline()
     result["calculator"] = bench_calculator()
     if not args.no_app:
