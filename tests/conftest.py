@@ -13,6 +13,14 @@ PHOTOS = SHARED / "photos"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+TIMING_KEYS = ("train_seconds", "images_per_s")
+
+
+def without_timing(history):
+    """A training history minus the wall-clock fields, which no two runs share."""
+    return [{k: v for k, v in h.items() if k not in TIMING_KEYS} for h in history]
+
+
 def need(path: Path):
     if not path.exists():
         pytest.skip(f"{path} is absent: this test needs the real files from ../shared (see README)")

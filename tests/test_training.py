@@ -12,9 +12,9 @@ import torch
 import train
 from seg.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths
 from seg.evaluate import main as evaluate_main
+from conftest import without_timing
 from synthetic import make_oxford_layout
 
-TIMING = ("train_seconds", "images_per_s")
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,6 @@ def run_train(root, out, *extra):
     argv = ["--data-root", str(root), "--out", str(out), "--cache-dir", str(out / "cache"),
             "--size", "32", "--batch-size", "4", "--quiet", *extra]
     return train.main(train.get_args_parser().parse_args(argv))
-
-
-def without_timing(history):
-    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
 
 
 @pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
