@@ -47,6 +47,14 @@ def test_upload_shows_both_overlays(page):
     shot(page, "segment")
 
 
+def test_the_sample_cat_example_segments(page):
+    page.reload()
+    page.get_by_role("button", name="Segment with both models").wait_for()
+    page.locator(".gallery button, button.gallery-item, [data-testid='examples'] button").first.click()
+    for name in ("segnet_regular", "segnet_dsc"):
+        page.locator(f"img[src*='{name}-overlay']").wait_for(state="visible")
+
+
 def test_moving_a_cost_slider_redraws_the_chart(page):
     page.get_by_role("tab", name="Cost calculator").click()
     plot = page.locator(".js-plotly-plot").first
