@@ -65,12 +65,13 @@ def train_one_epoch(model, optimizer, loader, device, epoch, autocast=False, cha
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             loss = nn.functional.cross_entropy(model(images).float(), masks)
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}")
+        value = loss.item()  # one device sync per step, shared by the check and the running mean
+        if not math.isfinite(value):
+            raise FloatingPointError(f"loss became {value} at epoch {epoch}, step {step}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.item() * len(images)
+        loss_sum += value * len(images)
         seen += len(images)
         bar.set_postfix(loss=f"{loss_sum / seen:.4f}", img_s=f"{seen / (time.perf_counter() - start):.1f}",
                         refresh=False)  # let mininterval pace the bar

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 
@@ -115,8 +116,6 @@ def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
 def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list[dict]:
     """Batch-1 latency of a regular and a DSC SegNet (eval-mode, unoptimised) per input size,
     each through the app's fast path prepared for that size, beside their mult-add ratio."""
-    import copy
-
     from .cost import segnet_cost
     from .inference import predict_logits
 

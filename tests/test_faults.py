@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file, save_file
 
+from bad_files import photo_like
 from conftest import ROOT, without_timing, write_tiny_checkpoints
 from seg.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
 from seg.inference import load_variants
@@ -66,7 +67,6 @@ def test_broken_checkpoint_is_named_and_the_other_still_loads(checkpoints, fault
 def test_app_starts_with_a_broken_checkpoint_and_the_calculator_works(checkpoints, tmp_path):
     truncate(checkpoints / "segnet_dsc.safetensors")
     photo = tmp_path / "p.png"
-    from bad_files import photo_like
     photo_like(64, 64).save(photo)
     with running_app(SEG_CHECKPOINT_DIR=checkpoints) as (url, _, _):
         client = gradio_client.Client(url, verbose=False)
