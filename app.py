@@ -13,11 +13,11 @@ import gradio as gr
 from seg.calculator import DEFAULT_DSC_BLOCKS, DEFAULTS, FORMULAS, SEGNET_HEADERS, STACK_HEADERS, cost_view, crosscheck
 from seg.config import BLOCK_NAMES
 from seg.demo import Demo, PhotoInput
-from seg.inference import legend_html
+from seg.inference import SAMPLE_PHOTO, legend_html
 from seg.replay import TrainingRecord
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = [[str(HERE / "seg" / "assets" / "chelsea.png")]]  # scikit-image's CC0 sample cat
+EXAMPLES = [[str(SAMPLE_PHOTO)]]
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))
 MAX_UPLOAD = os.environ.get("SEG_MAX_UPLOAD", "10mb")
 CACHE_TTL_S = int(os.environ.get("SEG_CACHE_TTL", 1800))  # uploads and outputs are deleted after this
@@ -104,15 +104,18 @@ def training_tab(record: TrainingRecord):
     with gr.Row():
         for fig in record.figures():
             gr.Plot(value=fig, show_label=False)
-    gr.Dataframe(value=record.final_table(), label="Final test metrics (this repo) next to the seed's",
-                 headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy", "epochs",
-                          "train / test images", "training time"], interactive=False)
+    gr.Dataframe(value=record.final_table(), label="Test metrics (all 340 test images, evaluated once after "
+                 "training) next to the seed's", headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy",
+                 "recipe", "epochs", "train / validation / test images", "training time"], interactive=False)
     if record.epochs:
-        gr.Markdown("### How the predictions sharpen, epoch by epoch (8 fixed test images)")
+        gr.Markdown("### How the predictions sharpen, epoch by epoch")
         epoch = gr.Slider(1, record.epochs, value=record.epochs, step=1, label="Epoch")
-        grid = gr.Image(value=record.replay(record.epochs), format="png", label=record.replay_caption(),
-                        interactive=False)
-        epoch.change(record.replay, epoch, grid, api_visibility="private", show_progress="hidden",
+        with gr.Row():
+            sample = gr.Image(value=record.replay_sample(record.epochs), format="png",
+                              label=record.sample_caption(), interactive=False, scale=1)
+            grid = gr.Image(value=record.replay(record.epochs), format="png", label=record.replay_caption(),
+                            interactive=False, scale=2)
+        epoch.change(record.replay_both, epoch, [grid, sample], api_visibility="private", show_progress="hidden",
                      trigger_mode="always_last")
 
 

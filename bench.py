@@ -25,7 +25,8 @@ from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.inference import VARIANTS, predict_logits
 from seg.models import create_model
-from seg.speed import OneDNNConv, bf16_autocast_helps, fast_path, fold_batchnorm, interleaved, latency_by_size
+from seg.speed import (NATIVE_BF16_FLAGS, OneDNNConv, bf16_autocast_helps, cpu_flags, cpu_name, fast_path, fold_batchnorm, interleaved, latency_by_size,
+                       training_layout)
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
 
@@ -71,13 +72,15 @@ def bench_latency(reps):
 
 def bench_training(reps):
     x, y = torch.rand(8, 3, 128, 128), torch.randint(0, 3, (8, 128, 128))
-    bf16 = bf16_autocast_helps(torch.device("cpu"))
+    cpu = torch.device("cpu")
+    bf16, layout = bf16_autocast_helps(cpu), training_layout(cpu)  # what train.py picks here
     fns = {}
     for name in VARIANTS:
-        fast = "channels_last" + (" + bf16 autocast" if bf16 else "") + " (train.py)"
-        for label, cl, amp in (("eager NCHW fp32", False, False), ("channels_last", True, False), (fast, True, bf16)):
-            if label == "channels_last" and not bf16:
-                continue  # the same as the train.py row
+        picked = ("channels_last" if layout else "NCHW") + (" + bf16 autocast" if bf16 else " fp32") + " (train.py)"
+        for label, cl, amp in (("eager NCHW fp32", False, False), ("channels_last fp32", True, False),
+                               (picked, layout, bf16)):
+            if (cl, amp) == (layout, bf16) and label != picked or (cl, amp) == (False, False) and label == picked:
+                continue  # the same configuration as another row
             torch.manual_seed(0)
             model = create_model(name).train()
             xx = x.contiguous(memory_format=torch.channels_last) if cl else x
@@ -194,17 +197,14 @@ def bench_scaling(reps):
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()}
+    return {"cpu": cpu_name(), "native_bf16": sorted(NATIVE_BF16_FLAGS & cpu_flags()), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version()}
 
 
 def markdown(result) -> str:
     m = result["machine"]
-    out = [f"Machine: {m['cpu']}, {m['threads']} threads, torch {m['torch']}", "",
+    out = [f"Machine: {m['cpu']} (native bf16: {', '.join(m['native_bf16']) or 'none'}), {m['threads']} threads, "
+           f"torch {m['torch']}", "",
            "| inference at 128×128 | path | batch | median ms | min–max |", "|---|---|---|---:|---:|"]
     out += [f"| {k.replace(' | batch ', ' | ')} | {v['median']:.1f} | {v['min']:.1f}–{v['max']:.1f} |"
             for k, v in result["latency"].items()]

@@ -57,20 +57,22 @@ def segnet_figure(cost: dict, baselines: dict):
 
 
 def history_figures(histories: dict):
-    """Test pixel accuracy, mIoU and losses per epoch, one line per variant."""
-    specs = [("pixel_accuracy", "Test pixel accuracy"), ("miou", "Test mIoU"), ("test_loss", "Loss")]
+    """Validation pixel accuracy, mIoU and losses per epoch, one line per variant (the test
+    split is scored once, after training: the table beside these curves)."""
+    specs = [("val_pixel_accuracy", "Validation pixel accuracy"), ("val_miou", "Validation mIoU"),
+             ("val_loss", "Loss")]
     figures = []
     for key, title in specs:
         traces = []
         for name, history in histories.items():
             kind = "dsc" if name.endswith("dsc") else "regular"
             epochs = [h["epoch"] for h in history]
-            traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{LABELS[kind]} (test)",
+            traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{LABELS[kind]} (validation)",
                                      mode="lines+markers", line=dict(color=COLOURS[kind])))
-            if key == "test_loss":
+            if key == "val_loss":
                 traces.append(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], name=f"{LABELS[kind]} (train)",
                                          mode="lines", line=dict(color=COLOURS[kind], dash="dot")))
-        layout = _layout(title, key.replace("_", " "), xtitle="epoch")
+        layout = _layout(title, key.removeprefix("val_").replace("_", " "), xtitle="epoch")
         layout["xaxis"]["type"] = "linear"
         figures.append(go.Figure(traces, layout, skip_invalid=True))
     return figures

@@ -51,13 +51,17 @@ def paths(out_dir, name: str) -> dict:
     }
 
 
-def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None) -> None:
+def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, samples=None) -> None:
+    """Weights, metadata and (when given) the per-epoch masks: `snapshots` of the fixed
+    validation images, `samples` of the bundled sample photo."""
     p = paths(out_dir, name)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(p["weights"], lambda tmp: save_file(state, str(tmp), metadata={"model": name}))
     if snapshots is not None:
-        masks = np.stack([s.numpy() for s in snapshots]).astype(np.uint8)
-        atomic_write(p["snapshots"], lambda tmp: np.savez_compressed(open(tmp, "wb"), masks=masks))
+        arrays = {"masks": np.stack([s.numpy() for s in snapshots]).astype(np.uint8)}
+        if samples is not None:
+            arrays["sample"] = np.stack([s.numpy() for s in samples]).astype(np.uint8)
+        atomic_write(p["snapshots"], lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
     text = json.dumps(meta, indent=1, allow_nan=True)
     atomic_write(p["meta"], lambda tmp: tmp.write_text(text))
 
@@ -106,13 +110,14 @@ def load_checkpoint(weights_path):
     return model.eval(), meta
 
 
-def load_snapshots(weights_path) -> np.ndarray | None:
-    """Per-epoch predicted masks of the fixed test images: (epochs, images, H, W) uint8."""
+def load_snapshots(weights_path, key: str = "masks") -> np.ndarray | None:
+    """Per-epoch predicted masks, uint8: "masks" of the fixed validation images (epochs, images,
+    H, W), "sample" of the bundled sample photo (epochs, H, W); None where not kept."""
     path = Path(weights_path).with_name(Path(weights_path).stem + ".snapshots.npz")
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as data:
-        return data["masks"]
+        return data[key] if key in data.files else None
 
 
 def save_resume(out_dir, name: str, state: dict) -> None:

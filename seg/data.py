@@ -99,12 +99,35 @@ def load_cached_split(root, split: str, size: int, cache_dir, download=False, li
     return data["images"][:n], data["masks"][:n], ids[:n]
 
 
-def train_augment():
-    """The seed's augmentation: horizontal flip and colour jitter. Training only."""
+IGNORE_INDEX = 255  # mask value of pixels a transform invented (rotation corners): no loss there
+VALIDATION_FRACTION, VALIDATION_SEED = 0.1, 0  # fixed, whatever the training seed or recipe
+
+
+def train_augment(kind: str = "seed", size: int = 128):
+    """Joint image/mask augmentation for training only.
+
+    seed: the article's horizontal flip and colour jitter. strong: also a random resized crop
+    (zoom and aspect) and a small rotation, the kinds the seed's U-Net experiment used.
+    """
+    if kind == "none":
+        return None
+    jitter = v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05)
+    if kind == "seed":
+        return v2.Compose([v2.RandomHorizontalFlip(), jitter])
     return v2.Compose([
+        v2.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=(0.75, 4 / 3), antialias=True),
         v2.RandomHorizontalFlip(),
-        v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
+        v2.RandomRotation(15, fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE_INDEX}),
+        jitter,
     ])
+
+
+def validation_split(count: int, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
+    """(train indices, validation indices) of a trainval split of `count` images: a fixed,
+    seeded carve-out that model selection reads instead of the test split."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed)).tolist()
+    held = max(1, round(count * fraction)) if count > 1 else 0
+    return sorted(order[held:]), sorted(order[:held])
 
 
 class PetTensors(Dataset):

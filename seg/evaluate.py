@@ -1,15 +1,21 @@
-"""Evaluation shared by train.py and `python -m seg.evaluate --checkpoint PATH`."""
+"""Evaluation shared by train.py and the command line.
+
+    python -m seg.evaluate --checkpoint checkpoints/segnet_dsc.safetensors
+    python -m seg.evaluate --compare checkpoints/segnet_regular.safetensors checkpoints/segnet_dsc.safetensors
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .bootstrap import RESAMPLES, SEED, paired_bootstrap
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import DataNotFoundError, PetTensors, default_data_root, load_cached_split
 from .metrics import confusion_matrix, metrics_from_confusion
@@ -27,12 +33,17 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+class Scores(NamedTuple):
+    confmat: torch.Tensor  # summed over the images: rows true class, columns predicted
+    loss: float  # mean cross-entropy per pixel
+    kept: list  # predicted masks of the dataset indices asked for
+    per_image: torch.Tensor  # (images, C, C): what the paired bootstrap resamples
+
+
 @torch.inference_mode()
-def evaluate(model, loader, device, num_classes=3, keep=None):
-    """(confusion matrix, mean loss, predicted masks of the dataset indices in `keep`)."""
+def evaluate(model, loader, device, num_classes=3, keep=None) -> Scores:
     model.eval()
-    confmat = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    loss_sum, pixels, kept, seen = 0.0, 0, {}, 0
+    per_image, loss_sum, pixels, kept, seen = [], 0.0, 0, {}, 0
     keep = set(keep or ())
     for images, masks in loader:
         images, masks = images.to(device), masks.to(device)
@@ -40,17 +51,23 @@ def evaluate(model, loader, device, num_classes=3, keep=None):
         loss_sum += nn.functional.cross_entropy(logits.float(), masks, reduction="sum").item()
         pixels += masks.numel()
         pred = logits.argmax(1)
-        confmat += confusion_matrix(masks, pred, num_classes).cpu()
+        per_image += [confusion_matrix(m, p, num_classes).cpu() for m, p in zip(masks, pred)]
         for j in range(len(images)):
             if seen + j in keep:
                 kept[seen + j] = pred[j].to(torch.uint8).cpu()
         seen += len(images)
-    return confmat, loss_sum / max(pixels, 1), [kept[i] for i in sorted(kept)]
+    per_image = torch.stack(per_image) if per_image else torch.zeros(0, num_classes, num_classes, dtype=torch.long)
+    return Scores(per_image.sum(0), loss_sum / max(pixels, 1), [kept[i] for i in sorted(kept)], per_image)
 
 
 def get_args_parser():
     parser = argparse.ArgumentParser(prog="python -m seg.evaluate", description=__doc__)
-    parser.add_argument("--checkpoint", required=True, help="a .safetensors file with its .json")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--checkpoint", help="a .safetensors file with its .json")
+    target.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                        help="two checkpoints on the same images: both metrics and A - B with a 95%% "
+                             "paired bootstrap interval over images")
+    parser.add_argument("--resamples", type=int, default=RESAMPLES, help="bootstrap resamples (--compare)")
     parser.add_argument("--data-root", default=None, help="folder holding oxford-iiit-pet/")
     parser.add_argument("--split", default="test", choices=("trainval", "test"))
     parser.add_argument("--size", type=int, default=None, help="default: the training size")
@@ -61,23 +78,42 @@ def get_args_parser():
     return parser
 
 
+def score_checkpoint(path, args):
+    """(scores on the split, metadata, number of images) of one checkpoint."""
+    model, meta = load_checkpoint(path)
+    size = args.size or meta["input_size"]
+    images, masks, _ = load_cached_split(args.data_root or default_data_root(), args.split, size,
+                                         args.cache_dir, limit=args.limit)
+    device = pick_device(args.device)
+    loader = DataLoader(PetTensors(images, masks), batch_size=args.batch_size)
+    return evaluate(model.to(device), loader, device, meta["num_classes"]), meta, len(images), size
+
+
+def single_report(path, args) -> dict:
+    scores, _, count, size = score_checkpoint(path, args)
+    return {"checkpoint": str(path), "split": args.split, "images": count, "size": size, "loss": scores.loss,
+            **metrics_from_confusion(scores.confmat), "confusion_matrix": scores.confmat.tolist()}
+
+
+def compare_report(path_a, path_b, args) -> dict:
+    (a, meta_a, count, _), (b, meta_b, _, _) = (score_checkpoint(p, args) for p in (path_a, path_b))
+    gap = paired_bootstrap(a.per_image.numpy(), b.per_image.numpy(), args.resamples, SEED)
+    return {"split": args.split, "images": count, "resamples": args.resamples, "bootstrap_seed": SEED,
+            "a": {"checkpoint": str(path_a), "model": meta_a["model"], **metrics_from_confusion(a.confmat)},
+            "b": {"checkpoint": str(path_b), "model": meta_b["model"], **metrics_from_confusion(b.confmat)},
+            "a_minus_b": {k: {"difference": v["difference"], "ci95": v["ci95"]} for k, v in gap.items()}}
+
+
 def main(argv=None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
-        model, meta = load_checkpoint(args.checkpoint)
-        size = args.size or meta["input_size"]
-        root = args.data_root or default_data_root()
-        images, masks, _ = load_cached_split(root, args.split, size, args.cache_dir, limit=args.limit)
+        if args.resamples < 1:
+            raise ValueError(f"--resamples must be at least 1; got {args.resamples}")
+        report = compare_report(*args.compare, args) if args.compare else single_report(args.checkpoint, args)
     except (CheckpointError, DataNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    device = pick_device(args.device)
-    loader = DataLoader(PetTensors(images, masks), batch_size=args.batch_size)
-    confmat, loss, _ = evaluate(model.to(device), loader, device, meta["num_classes"])
-    result = {"checkpoint": str(args.checkpoint), "split": args.split, "images": len(images),
-              "size": size, "loss": loss, **metrics_from_confusion(confmat),
-              "confusion_matrix": confmat.tolist()}
-    print(json.dumps(result, indent=1))
+    print(json.dumps(report, indent=1))
     return 0
 
 

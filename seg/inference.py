@@ -25,6 +25,7 @@ MAX_SIDE = 4096  # larger photos are downscaled before any other work
 MAX_PIXELS = 64_000_000  # refuse to decode beyond this: a decompression bomb, not a photo
 COLOURS = np.array([(255, 140, 0), (40, 90, 200), (255, 235, 60)], dtype=np.uint8)  # pet, background, border
 VARIANTS = ("segnet_regular", "segnet_dsc")
+SAMPLE_PHOTO = Path(__file__).parent / "assets" / "chelsea.png"  # scikit-image's CC0 sample cat
 TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 
 

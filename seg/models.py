@@ -67,3 +67,15 @@ def create_model(name: str, *, kinds=None, kernel_size: int = 3, base_channels: 
 
 def block_kinds_dict(model: SegNet) -> dict[str, str]:
     return dict(zip(BLOCK_NAMES, model.kinds))
+
+
+def init_weights(model: SegNet, scheme: str = "default") -> SegNet:
+    """"default" keeps PyTorch's (Kaiming-uniform with a=sqrt(5), i.e. std ~ 1/sqrt(3 fan_in));
+    "kaiming" draws He-normal weights by fan_out, as torchvision's VGG and ResNet do."""
+    if scheme == "kaiming":
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+    return model

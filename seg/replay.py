@@ -6,41 +6,45 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from .charts import history_figures
 from .checkpoint import CHECKPOINT_DIR, load_snapshots
 from .data import decode_files, default_data_root, normalise_root
-from .inference import COLOURS, TITLES, VARIANTS
+from .inference import COLOURS, SAMPLE_PHOTO, TITLES, VARIANTS, load_photo, to_input
 
 SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
 GAP = 4  # px between tiles
-TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device"}
+TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device",
+                 "recipe", "training"}
 
 
 class TrainingRecord:
     """What the shipped checkpoints remember of their training, read once at start-up."""
 
     def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None):
-        self.metas, self.snapshots = {}, {}
+        self.metas, self.snapshots, self.samples = {}, {}, {}
         for name in VARIANTS:
             meta_path = Path(checkpoint_dir) / f"{name}.json"
             try:
                 meta = json.loads(meta_path.read_text())
-                snapshots = load_snapshots(meta_path.with_suffix(".safetensors"))
+                weights = meta_path.with_suffix(".safetensors")
+                snapshots, samples = load_snapshots(weights), load_snapshots(weights, "sample")
             except (OSError, ValueError, KeyError):
                 continue  # the Segment tab names missing files; here they simply do not plot
             if isinstance(meta, dict) and TRAINING_KEYS <= meta.keys():
-                self.metas[name], self.snapshots[name] = meta, snapshots
-        self.photos, self.truths = self._test_images(data_root)
+                self.metas[name], self.snapshots[name], self.samples[name] = meta, snapshots, samples
+        self.photos, self.truths = self._snapshot_images(data_root)
+        self.sample_photo = self._sample_photo()
 
     @property
     def epochs(self) -> int:
         counts = [len(s) for s in self.snapshots.values() if s is not None]
         return min(counts) if counts else 0
 
-    def _test_images(self, data_root):
-        """The fixed test images and their trimaps, where the dataset is on this machine."""
+    def _snapshot_images(self, data_root):
+        """The fixed validation images and their trimaps, where the dataset is on this machine."""
         meta = next(iter(self.metas.values()), None)
         if meta is None:
             return None, None
@@ -56,17 +60,26 @@ class TrainingRecord:
             truths.append(mask.numpy())
         return photos, truths
 
+    def _sample_photo(self):
+        """The bundled sample photo as the models saw it (squeezed to the training size)."""
+        meta = next(iter(self.metas.values()), None)
+        if meta is None or not any(s is not None for s in self.samples.values()):
+            return None
+        x = to_input(load_photo(SAMPLE_PHOTO), meta["input_size"])[0]
+        return (x * 255).round().to(dtype=torch.uint8).permute(1, 2, 0).numpy()
+
     def figures(self):
         return history_figures({n: m["history"] for n, m in self.metas.items()})
 
     def final_table(self) -> list[list]:
         rows = []
         for name, meta in self.metas.items():
-            final = meta["final"] or {}
+            final, sizes = meta["final"] or {}, meta["data"]["split_sizes"]
             rows.append([TITLES[name], f"{final.get('pixel_accuracy', float('nan')):.2%}",
                          f"{final.get('miou', float('nan')):.2%}", f"{SEED_PIXEL_ACCURACY[name]:.2%}",
-                         meta["epochs_done"], f"{meta['data']['split_sizes']['trainval']} / "
-                         f"{meta['data']['split_sizes']['test']}", f"{meta['wall_time_s'] / 60:.0f} min on {meta['device']}"])
+                         meta["recipe"]["name"], meta["epochs_done"],
+                         f"{sizes['train']} / {sizes['validation']} / {sizes.get('test', '–')}",
+                         f"{meta['wall_time_s'] / 60:.0f} min on {meta['training']['cpu']}"])
         return rows
 
     def replay(self, epoch) -> Image.Image | None:
@@ -84,11 +97,28 @@ class TrainingRecord:
                 rows.append(list(tiles))
         return Image.fromarray(grid(rows))
 
+    def replay_sample(self, epoch) -> Image.Image | None:
+        """The sample photo, then each model's mask of it at that epoch: a real picture even
+        where the dataset is absent (on Spaces, for everyone)."""
+        kept = [name for name in VARIANTS if self.samples.get(name) is not None]
+        if self.sample_photo is None or not kept:
+            return None
+        epoch = min(max(int(epoch), 1), min(len(self.samples[n]) for n in kept))
+        tiles = [self.sample_photo] + [blend_tile(self.sample_photo, self.samples[n][epoch - 1]) for n in kept]
+        return Image.fromarray(grid([tiles]))
+
+    def replay_both(self, epoch):
+        return self.replay(epoch), self.replay_sample(epoch)
+
     def replay_caption(self) -> str:
         present = [TITLES[n] for n in VARIANTS if self.snapshots.get(n) is not None]
         head = "photo, ground truth, " if self.photos is not None else ""
-        note = "" if self.photos is not None else " (the test photos are not on this machine: masks only)"
-        return f"Rows: {head}{', '.join(present)}{note}."
+        note = "" if self.photos is not None else " (the dataset is not on this machine: masks only)"
+        return f"Validation images. Rows: {head}{', '.join(present)}{note}."
+
+    def sample_caption(self) -> str:
+        present = [TITLES[n] for n in VARIANTS if self.samples.get(n) is not None]
+        return f"The sample photo (CC0), then {', '.join(present)}."
 
 
 def blend_tile(photo: np.ndarray, mask: np.ndarray, opacity: float = 0.55) -> np.ndarray:

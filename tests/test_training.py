@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import os
 
 import pytest
@@ -12,6 +12,7 @@ import torch
 import train
 from seg.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths
 from seg.evaluate import main as evaluate_main
+from seg.recipes import RECIPES
 from conftest import without_timing
 from synthetic import make_oxford_layout
 
@@ -19,7 +20,7 @@ from synthetic import make_oxford_layout
 
 @pytest.fixture(scope="module")
 def synthetic_root(tmp_path_factory):
-    return make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=12, test=9)
+    return make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=12, test=9)  # 11 train, 1 validation
 
 
 def run_train(root, out, *extra):
@@ -38,12 +39,14 @@ def test_one_epoch_smoke_run_writes_a_complete_checkpoint(synthetic_root, tmp_pa
     for key in ("model", "kinds", "params", "mult_adds", "data", "recipe", "history", "final",
                 "device", "wall_time_s", "torch_version", "git_commit", "snapshots"):
         assert key in meta, key
-    assert meta["data"]["split_sizes"] == {"trainval": 12, "test": 9}
-    assert meta["recipe"]["optimizer"] == "Adam" and meta["recipe"]["lr"] == 1e-3
-    assert len(meta["snapshots"]["image_ids"]) == 8
-    assert load_snapshots(p["weights"]).shape == (1, 8, 32, 32)
+    assert meta["data"]["split_sizes"] == {"train": 11, "validation": 1}, "no test split without --test"
+    assert meta["final"] is None
+    assert meta["recipe"] == dataclasses.asdict(RECIPES["default"]) | {"epochs": 1, "batch_size": 4, "size": 32}
+    assert meta["snapshots"]["image_ids"] == meta["data"]["validation"]["image_ids"]
+    assert load_snapshots(p["weights"]).shape == (1, 1, 32, 32)
+    assert load_snapshots(p["weights"], "sample").shape == (1, 32, 32)
     h = meta["history"][0]
-    assert 0 <= h["pixel_accuracy"] <= 1 and set(h["iou"]) == {"pet", "background", "border"}
+    assert 0 <= h["val_pixel_accuracy"] <= 1 and set(h["val_iou"]) == {"pet", "background", "border"}
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(synthetic_root, tmp_path):
@@ -83,7 +86,7 @@ def test_resume_after_an_interrupted_epoch_matches_an_uninterrupted_run(syntheti
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(synthetic_root, tmp_path, capsys, monkeypatch):
     assert run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1") == 0
     good = paths(tmp_path, "segnet_dsc")["weights"].read_bytes()
-    nan_loss = lambda logits, target: logits.sum() * float("nan")  # noqa: E731
+    nan_loss = lambda logits, target, **kwargs: logits.sum() * float("nan")  # noqa: E731
     monkeypatch.setattr(torch.nn.functional, "cross_entropy", nan_loss)
     assert run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1") == 1
     err = capsys.readouterr().err
@@ -112,16 +115,16 @@ def test_cache_is_reused_and_rebuilt_when_the_source_changes(synthetic_root, tmp
 
 
 def test_evaluate_cli_prints_metrics_json(synthetic_root, tmp_path, capsys):
-    run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1")
+    run_train(synthetic_root, tmp_path, "--model", "segnet_dsc", "--epochs", "1", "--test")
     capsys.readouterr()
     weights = paths(tmp_path, "segnet_dsc")["weights"]
     assert evaluate_main(["--checkpoint", str(weights), "--data-root", str(synthetic_root),
                           "--cache-dir", str(tmp_path / "cache")]) == 0
     result = json.loads(capsys.readouterr().out)
     meta = json.loads(paths(tmp_path, "segnet_dsc")["meta"].read_text())
-    assert result["images"] == 9
-    assert math.isclose(result["pixel_accuracy"], meta["final"]["pixel_accuracy"], rel_tol=1e-9)
-    assert math.isclose(result["miou"], meta["final"]["miou"], rel_tol=1e-9, abs_tol=1e-12)
+    assert result["images"] == meta["final"]["images"] == 9 and meta["final"]["split"] == "test"
+    assert result["pixel_accuracy"] == meta["final"]["pixel_accuracy"]  # the same number, not a close one
+    assert result["miou"] == meta["final"]["miou"] and result["iou"] == meta["final"]["iou"]
 
 
 def test_evaluate_cli_names_a_broken_checkpoint(tmp_path, capsys):

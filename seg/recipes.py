@@ -1,0 +1,103 @@
+"""Training recipes: every choice a training run makes, in one record per recipe.
+
+A recipe is recorded whole in each checkpoint's metadata (`dataclasses.asdict`), so what a
+checkpoint says it was trained with is what built its optimizer, schedule and augmentation.
+Torch-free on purpose: `train.py --help` and the tests read it without building anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULERS = ("none", "cosine")
+AUGMENTATIONS = ("seed", "strong", "none")  # seed: flip + colour jitter; none: for exact tests
+INITS = ("default", "kaiming")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    optimizer: str = "adam"
+    lr: float = 1e-3  # peak learning rate
+    weight_decay: float = 0.0  # decoupled for AdamW, L2 for Adam
+    warmup_epochs: float = 0.0  # linear warm-up from 0, per optimiser step
+    scheduler: str = "none"  # after warm-up: constant ("none") or cosine to 0
+    epochs: int = 20
+    batch_size: int = 8
+    size: int = 128  # square training and evaluation size in px
+    augment: str = "seed"
+    init: str = "default"  # "kaiming": He-normal convs (fan_out), as torchvision's VGG
+    loss: str = "cross_entropy"  # over pet / background / border; 255 marks padding to ignore
+
+
+RECIPES = {
+    # The article's recipe, field for field: Adam 1e-3, no schedule, 20 epochs, flip + jitter.
+    "seed": Recipe(name="seed"),
+    # The project's: chosen on the validation split (docs/training.md), the same for every variant.
+    "default": Recipe(name="default", optimizer="adamw", lr=1e-3, weight_decay=1e-4, warmup_epochs=3,
+                      scheduler="cosine", epochs=60, batch_size=8, augment="strong", init="kaiming"),
+}
+DEFAULT_RECIPE = "default"
+FIELDS = tuple(f.name for f in dataclasses.fields(Recipe) if f.name != "name")
+
+
+class RecipeError(ValueError):
+    pass
+
+
+def get_recipe(name: str, **overrides) -> Recipe:
+    """The named recipe with single fields overridden (None means: keep the recipe's)."""
+    if name not in RECIPES:
+        raise RecipeError(f"unknown recipe {name!r}; known recipes: {', '.join(RECIPES)}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise RecipeError(f"recipes have no field {', '.join(sorted(unknown))}; fields: {', '.join(FIELDS)}")
+    recipe = dataclasses.replace(RECIPES[name], **changes)
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe: Recipe, train_images: int | None = None) -> None:
+    """Refuse nonsense before any training starts, naming the field and what would work."""
+    def bad(field, why):
+        raise RecipeError(f"recipe {recipe.name!r}: {field}={getattr(recipe, field)!r} {why}")
+
+    for field, allowed in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
+                           ("augment", AUGMENTATIONS), ("init", INITS), ("loss", ("cross_entropy",))):
+        if getattr(recipe, field) not in allowed:
+            bad(field, f"is not one of {', '.join(allowed)}")
+    if not (math.isfinite(recipe.lr) and recipe.lr > 0):
+        bad("lr", "must be a positive number")
+    if not (math.isfinite(recipe.weight_decay) and recipe.weight_decay >= 0):
+        bad("weight_decay", "must be zero or positive")
+    if recipe.epochs < 1:
+        bad("epochs", "must be at least 1")
+    if not (math.isfinite(recipe.warmup_epochs) and recipe.warmup_epochs >= 0):
+        bad("warmup_epochs", "must be zero or positive (a short run may end inside the warm-up)")
+    if recipe.batch_size < 1:
+        bad("batch_size", "must be at least 1")
+    if train_images is not None and recipe.batch_size > train_images:
+        bad("batch_size", f"is larger than the {train_images} training images; use at most {train_images}")
+    if recipe.size < 16 or recipe.size % 16:
+        bad("size", "must be a multiple of 16 (SegNet pools four times), at least 16")
+
+
+def lr_at(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """The learning rate of optimiser step `step` (0-based): a pure function of the step, so a
+    resumed run continues the schedule exactly without any scheduler state."""
+    warmup = recipe.warmup_epochs * steps_per_epoch
+    if step < warmup:
+        return recipe.lr * (step + 1) / warmup
+    if recipe.scheduler == "none":
+        return recipe.lr
+    total = recipe.epochs * steps_per_epoch
+    progress = (step - warmup) / max(total - warmup, 1)
+    return recipe.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def as_metadata(recipe: Recipe) -> dict:
+    return dataclasses.asdict(recipe)

@@ -1,0 +1,147 @@
+"""Recipes, the learning-rate schedule, the validation carve-out and native-bf16 detection."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import train
+from seg.data import PetTensors, train_augment, validation_split
+from seg.recipes import RECIPES, RecipeError, get_recipe, lr_at
+from seg.speed import bf16_autocast_helps, cpu_flags, cpu_name
+from synthetic import make_oxford_layout
+
+CPU = torch.device("cpu")
+
+
+def test_seed_recipe_is_the_articles_field_by_field():
+    assert dataclasses.asdict(RECIPES["seed"]) == {
+        "name": "seed", "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "warmup_epochs": 0.0,
+        "scheduler": "none", "epochs": 20, "batch_size": 8, "size": 128, "augment": "seed",
+        "init": "default", "loss": "cross_entropy",
+    }
+    transforms = [type(t).__name__ for t in train_augment("seed").transforms]
+    assert transforms == ["RandomHorizontalFlip", "ColorJitter"]
+
+
+@pytest.mark.parametrize("recipe", list(RECIPES))
+@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+def test_each_recipe_builds_and_takes_one_step(recipe, name):
+    r = get_recipe(recipe, size=32, batch_size=2)
+    model = train.build_model(name, r, seed=0, device=CPU, channels_last=True)
+    before = [p.detach().clone() for p in model.parameters()]
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    masks = torch.randint(0, 3, (2, 32, 32), dtype=torch.uint8)
+    loader = torch.utils.data.DataLoader(PetTensors(images, masks, train_augment(r.augment, r.size)), batch_size=2)
+    stats = train.train_one_epoch(model, train.make_optimizer(model, r), loader, CPU, 1, r, quiet=True)
+    assert math.isfinite(stats["train_loss"])
+    assert stats["lr_end"] == lr_at(r, 0, 1)
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.dim() == 4)
+
+
+def test_strong_augmentation_moves_image_and_mask_together_and_marks_padding():
+    image = torch.zeros(1, 3, 64, 64, dtype=torch.uint8)
+    image[0, :, :, :32] = 255  # left half white = the "pet"
+    mask = torch.ones(1, 64, 64, dtype=torch.uint8)
+    mask[0, :, :32] = 0
+    torch.manual_seed(3)
+    data = PetTensors(image, mask, train_augment("strong", 64))
+    for _ in range(20):
+        x, y = data[0]
+        assert x.shape == (3, 64, 64) and y.shape == (64, 64)
+        assert set(y.unique().tolist()) <= {0, 1, 255}
+        inside = y != 255
+        # where the mask says pet the image is bright, elsewhere dark (jitter aside)
+        assert (x[0][inside & (y == 0)] > 0.5).float().mean() > 0.9
+        assert (x[0][inside & (y == 1)] < 0.5).float().mean() > 0.9
+
+
+def test_warmup_then_cosine_schedule():
+    r = get_recipe("default", epochs=10, warmup_epochs=2, lr=1e-3)
+    steps = 5
+    assert lr_at(r, 0, steps) == pytest.approx(1e-4)  # first of 10 warm-up steps
+    assert lr_at(r, 9, steps) == pytest.approx(1e-3)  # warm-up ends at the peak
+    assert lr_at(r, 10 + 20, steps) == pytest.approx(0.5e-3)  # half way through the cosine
+    assert lr_at(r, 49, steps) < 2e-6 and lr_at(r, 60, steps) == 0.0
+    seed = get_recipe("seed")
+    assert {lr_at(seed, s, 7) for s in range(0, 200, 13)} == {1e-3}
+
+
+def test_flags_override_single_fields_and_the_rest_stay():
+    r = get_recipe("seed", lr=3e-4, epochs=None)
+    assert r.lr == 3e-4 and r.epochs == 20 and r.optimizer == "adam"
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("lr", -1e-3, "lr=-0.001 must be a positive number"),
+    ("lr", float("nan"), "lr=nan must be a positive number"),
+    ("epochs", 0, "epochs=0 must be at least 1"),
+    ("batch_size", 0, "batch_size=0 must be at least 1"),
+    ("weight_decay", -0.1, "weight_decay=-0.1 must be zero or positive"),
+    ("size", 100, "size=100 must be a multiple of 16"),
+    ("optimizer", "sgd", "optimizer='sgd' is not one of adam, adamw"),
+])
+def test_nonsensical_fields_are_refused(field, value, words):
+    with pytest.raises(RecipeError, match=words.replace("(", r"\(").replace(".", r"\.")):
+        get_recipe("default", **{field: value})
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory):
+    return make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=6, test=3)
+
+
+def run(root, out, *extra):
+    argv = ["--data-root", str(root), "--out", str(out), "--cache-dir", str(out / "cache"), "--size", "32",
+            "--quiet", "--model", "segnet_dsc", *extra]
+    return train.main(train.get_args_parser().parse_args(argv))
+
+
+def test_unknown_recipe_is_one_line_naming_the_known_ones(pets, tmp_path, capsys):
+    assert run(pets, tmp_path, "--recipe", "fastest") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: unknown recipe 'fastest'; known recipes: seed, default"]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--lr", "-0.01"], "lr=-0.01 must be a positive number"),
+    (["--epochs", "0"], "epochs=0 must be at least 1"),
+    (["--batch-size", "64"], "batch_size=64 is larger than the 5 training images; use at most 5"),
+])
+def test_bad_overrides_stop_before_any_training(pets, tmp_path, capsys, flags, words):
+    assert run(pets, tmp_path, *flags) == 2
+    assert words in capsys.readouterr().err
+    assert not list(tmp_path.glob("segnet_*")), "nothing was trained or written"
+
+
+def test_validation_is_a_fixed_disjoint_carve_out():
+    train_idx, val_idx = validation_split(355)
+    assert len(val_idx) == 36 and len(train_idx) == 319
+    assert not set(train_idx) & set(val_idx) and sorted(train_idx + val_idx) == list(range(355))
+    assert validation_split(355) == (train_idx, val_idx)  # seeded: the same every run
+    assert validation_split(355, seed=1)[1] != val_idx
+
+
+CPUINFO = "processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx512f {extra}\n"
+
+
+@pytest.mark.parametrize("extra, native", [
+    ("avx512_bf16", True),  # Zen 4, Cooper Lake
+    ("amx_bf16 amx_tile", True),  # Sapphire Rapids
+    ("avx512_vnni", False),  # Ice Lake: oneDNN says "supported" but emulates bf16
+    ("", False),
+])
+def test_native_bf16_is_read_from_the_cpu_flags(extra, native):
+    flags = cpu_flags(CPUINFO.format(extra=extra))
+    assert "avx512f" in flags
+    assert bf16_autocast_helps(CPU, flags) is native
+    assert cpu_name(CPUINFO) == "AMD EPYC 9B14"
+
+
+def test_no_bf16_autocast_where_there_is_no_cpuinfo_or_on_mps():
+    assert cpu_flags("") == frozenset()
+    assert bf16_autocast_helps(CPU, frozenset()) is False
+    assert bf16_autocast_helps(torch.device("mps"), frozenset({"avx512_bf16"})) is False

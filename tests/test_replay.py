@@ -1,0 +1,68 @@
+"""The Training tab's record: curves, final table and the epoch replay, from real train.py output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import train
+from seg.checkpoint import load_snapshots, paths
+from seg.inference import COLOURS
+from seg.replay import GAP, TrainingRecord
+from synthetic import make_oxford_layout
+
+SIZE, EPOCHS = 32, 2
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Both variants, two epochs, with --test: the files train.py ships, in miniature."""
+    out = tmp_path_factory.mktemp("trained")
+    root = make_oxford_layout(out / "pets", trainval=20, test=4)
+    argv = ["--data-root", str(root), "--out", str(out), "--cache-dir", str(out / "cache"), "--size", str(SIZE),
+            "--epochs", str(EPOCHS), "--batch-size", "6", "--quiet", "--test"]
+    assert train.main(train.get_args_parser().parse_args(argv)) == 0
+    return out
+
+
+def test_record_reads_both_variants_curves_and_test_table(trained):
+    record = TrainingRecord(trained, data_root=trained / "nowhere")
+    assert record.epochs == EPOCHS and set(record.metas) == {"segnet_regular", "segnet_dsc"}
+    titles = [fig.layout.title.text for fig in record.figures()]
+    assert titles == ["Validation pixel accuracy", "Validation mIoU", "Loss"]
+    rows = record.final_table()
+    assert [r[0] for r in rows] == ["Regular SegNet", "DSC SegNet"]
+    assert rows[0][1] == f"{record.metas['segnet_regular']['final']['pixel_accuracy']:.2%}"
+    assert rows[0][4:7] == ["default", EPOCHS, "18 / 2 / 4"]
+
+
+def test_sample_replay_shows_the_photo_and_each_models_mask_of_that_epoch(trained):
+    record = TrainingRecord(trained, data_root=trained / "nowhere")  # no dataset: as on Spaces
+    assert record.photos is None, "the dataset is absent here"
+    for epoch in range(1, EPOCHS + 1):
+        tiles = np.asarray(record.replay_sample(epoch))
+        assert tiles.shape == (SIZE, 3 * SIZE + 2 * GAP, 3)
+        photo = tiles[:, :SIZE]
+        assert np.array_equal(photo, record.sample_photo)
+        for column, name in enumerate(("segnet_regular", "segnet_dsc"), start=1):
+            mask = load_snapshots(paths(trained, name)["weights"], "sample")[epoch - 1]
+            tile = tiles[:, column * (SIZE + GAP):column * (SIZE + GAP) + SIZE]
+            expected = (photo * (1 - 0.55) + COLOURS[mask] * 0.55).round().astype(np.uint8)
+            assert np.array_equal(tile, expected)
+    assert "sample photo" in record.sample_caption()
+
+
+def test_validation_replay_without_the_dataset_shows_masks_only(trained):
+    record = TrainingRecord(trained, data_root=trained / "nowhere")
+    grid = np.asarray(record.replay(1))
+    masks = load_snapshots(paths(trained, "segnet_dsc")["weights"])[0]
+    assert grid.shape == (2 * SIZE + GAP, len(masks) * (SIZE + GAP) - GAP, 3)  # a row per model
+    assert np.array_equal(grid[SIZE + GAP:, :SIZE], COLOURS[masks[0]])
+    assert "masks only" in record.replay_caption()
+
+
+def test_validation_replay_with_the_dataset_adds_photo_and_ground_truth(trained):
+    record = TrainingRecord(trained, data_root=trained / "pets")
+    assert record.photos is not None and len(record.photos) == 2
+    assert np.asarray(record.replay(EPOCHS)).shape[0] == 4 * SIZE + 3 * GAP
+    assert record.replay_caption().startswith("Validation images. Rows: photo, ground truth")
