@@ -37,8 +37,10 @@ RECIPES = {
     # The article's recipe, field for field: Adam 1e-3, no schedule, 20 epochs, flip + jitter.
     "seed": Recipe(name="seed"),
     # The project's: chosen on the validation split (docs/training.md), the same for every variant.
-    "default": Recipe(name="default", optimizer="adamw", lr=1e-3, weight_decay=1e-4, warmup_epochs=3,
-                      scheduler="cosine", epochs=60, batch_size=8, augment="strong", init="kaiming"),
+    # lr 3e-4: at the seed's 1e-3 Adam turns the regular net's dense conv weights ~4% per step
+    # (the DSC's 1.5%) and it stops fitting; warm-up and Kaiming init did not cure it, 3e-4 did.
+    "default": Recipe(name="default", optimizer="adamw", lr=3e-4, weight_decay=0.05, warmup_epochs=1,
+                      scheduler="cosine", epochs=70, batch_size=8, augment="strong", init="default"),
 }
 DEFAULT_RECIPE = "default"
 FIELDS = tuple(f.name for f in dataclasses.fields(Recipe) if f.name != "name")
