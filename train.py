@@ -126,7 +126,7 @@ def metadata(name, model, recipe, run, history, final, wall):
         "params": sum(p.numel() for p in model.parameters()), "mult_adds": cost["mult_adds"],
         "data": run["data"], "recipe": as_metadata(recipe), "training": run["training"],
         "history": history, "final": final, "epochs_done": len(history), "device": run["device"],
-        "wall_time_s": wall, "torch_version": torch.__version__, "git_commit": git_commit(),
+        "wall_time_s": wall, "torch_version": torch.__version__, "git_commit": run["git_commit"],
         "snapshots": run["snapshots"],
     }
 
@@ -177,7 +177,7 @@ def train_model(name, args, recipe, data, device):
         print(f"{name}: resuming after epoch {len(history)}")
     keep = torch.linspace(0, len(val_x) - 1, NUM_SNAPSHOTS).round().long().unique().tolist()
     sample = to_input(load_photo(SAMPLE_PHOTO), recipe.size)
-    run = {"data": data_description(args, data), "device": str(device),
+    run = {"data": data_description(args, data), "device": str(device), "git_commit": git_commit(),  # at start
            "training": {"seed": args.seed, "limit": args.limit, "autocast": "bf16" if autocast else None,
                         "channels_last": channels_last, "cpu": cpu_name(), "threads": torch.get_num_threads()},
            "snapshots": {"file": paths(args.out, name)["snapshots"].name, "split": "validation",
