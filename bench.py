@@ -19,14 +19,16 @@ from pathlib import Path
 
 import torch
 
-from seg.calculator import DEFAULT_DSC_BLOCKS, cost_view
+from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
 from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
 from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
-from seg.inference import VARIANTS, predict_logits
+from seg.config import VARIANTS
+from seg.inference import predict_logits
 from seg.models import create_model
-from seg.speed import (NATIVE_BF16_FLAGS, OneDNNConv, bf16_autocast_helps, cpu_flags, cpu_name, fast_path, fold_batchnorm, interleaved, latency_by_size,
-                       training_layout)
+from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
+from seg.timing import interleaved, latency_by_size, scaling_markdown
+from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 
 PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
 
@@ -52,8 +54,8 @@ def inference_paths(name):
     model = trained_or_fresh(name)
     return {"eager NCHW": (model, False),
             "channels_last": (copy.deepcopy(model).to(memory_format=torch.channels_last), True),
-            "channels_last + BN folded": (fold_batchnorm(copy.deepcopy(model)).to(memory_format=torch.channels_last), True),
-            "+ oneDNN packed conv+ReLU (app)": (fast_path(copy.deepcopy(model)), True)}
+            "channels_last + BN folded": (fold_batchnorm(model).to(memory_format=torch.channels_last), True),
+            "+ oneDNN packed conv+ReLU (app)": (fast_path(model), True)}
 
 
 def bench_latency(reps):
@@ -117,7 +119,7 @@ def conv_time_split(model, x, reps=20) -> dict:
 def bench_breakdown():
     """Where the DSC's batch-1 time goes, eager and on the app's path."""
     model, x = trained_or_fresh("segnet_dsc"), torch.rand(1, 3, 128, 128)
-    return {"eager NCHW": conv_time_split(model, x), "app path": conv_time_split(fast_path(copy.deepcopy(model)), x)}
+    return {"eager NCHW": conv_time_split(model, x), "app path": conv_time_split(fast_path(model), x)}
 
 
 def bench_agreement(images=96):
@@ -126,7 +128,7 @@ def bench_agreement(images=96):
     result = {}
     for name in VARIANTS:
         model = trained_or_fresh(name)
-        fast = fast_path(copy.deepcopy(model))
+        fast = fast_path(model)
         flipped = sum((eager(model, x).argmax(1) != predict_logits(fast, x).argmax(1)).sum().item()
                       for x in (images_u8.float() / 255).split(1))
         result[name] = {"images": len(images_u8), "pixels": images_u8[:, 0].numel(), "flipped": flipped}
@@ -163,7 +165,7 @@ def bench_app(requests=10):
     from gradio_client import Client, handle_file
     from PIL import Image
 
-    from seg.launch import running_app
+    from tools.launch import running_app
 
     photo = Path(tempfile.mkdtemp()) / "photo-1280.jpg"
     Image.open(PHOTO).convert("RGB").resize((1280, 1280)).save(photo, quality=92)
@@ -230,9 +232,7 @@ def markdown(result) -> str:
                 f"round trip p50 {a['round_trip']['median']:.0f} ms.",
                 f"20 concurrent requests (1280×1280): p50 {a['concurrent_20']['p50_s']:.2f} s, "
                 f"p95 {a['concurrent_20']['p95_s']:.2f} s; server peak RSS {a['server_peak_rss_mb']:.0f} MB."]
-    out += ["", "| input | regular ms | DSC ms | latency ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
-    out += [f"| {s}×{s} | {v['regular_ms']:.1f} | {v['dsc_ms']:.1f} | {v['latency_ratio']:.2f}× | {v['mult_adds_ratio']:.2f}× |"
-            for s, v in result["scaling"].items()]
+    out += ["", scaling_markdown(result["scaling"].values())]
     return "\n".join(out)
 
 

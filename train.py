@@ -22,17 +22,17 @@ from tqdm import tqdm
 
 from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, load_resume, paths,
                             save_checkpoint, save_resume)
-from seg.config import MODEL_KINDS
+from seg.config import VARIANTS
 from seg.cost import model_cost
 from seg.data import (IGNORE_INDEX, VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors,
                       default_data_root, describe, load_cached_split, train_augment, validation_split)
-from seg.evaluate import DEFAULT_CACHE, evaluate, pick_device
+from seg.evaluate import evaluate
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.metrics import metrics_from_confusion
-from seg.models import block_kinds_dict, create_model, init_weights
+from seg.models import create_model, init_weights
 from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, OPTIMIZERS, RECIPES, SCHEDULERS, Recipe,
                          RecipeError, as_metadata, check_recipe, get_recipe, lr_at)
-from seg.speed import bf16_autocast_helps, cpu_name, precision_note, training_layout
+from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, pick_device, precision_note, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after every epoch
 
@@ -40,7 +40,7 @@ NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after ev
 def get_args_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", nargs="+", default=["segnet_regular", "segnet_dsc"],
-                        choices=[n for n, k in MODEL_KINDS.items() if k])
+                        choices=list(VARIANTS))
     parser.add_argument("--recipe", default=DEFAULT_RECIPE,
                         help=f"one of: {', '.join(RECIPES)} (seg/recipes.py); the flags below override single fields")
     fields = parser.add_argument_group("recipe fields (default: the recipe's value)")
@@ -121,8 +121,7 @@ def metadata(name, model, recipe, run, history, final, wall):
     """Everything a checkpoint says about itself; `run` holds what does not change per epoch."""
     cost = model_cost(name, recipe.size)["totals"]
     return {
-        "model": name, "kinds": block_kinds_dict(model), "kernel_size": model.kernel_size,
-        "base_channels": model.base_channels, "num_classes": model.num_classes, "input_size": recipe.size,
+        "model": name, **model.config.to_meta(), "input_size": recipe.size,
         "params": sum(p.numel() for p in model.parameters()), "mult_adds": cost["mult_adds"],
         "data": run["data"], "recipe": as_metadata(recipe), "training": run["training"],
         "history": history, "final": final, "epochs_done": len(history), "device": run["device"],

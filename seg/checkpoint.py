@@ -14,8 +14,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import BLOCK_NAMES
-from .models import create_model
+from .config import SegNetConfig
+from .models import SegNet
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -88,9 +88,7 @@ def load_checkpoint(weights_path):
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path}: unreadable safetensors ({err})") from None
     try:
-        kinds = [meta["kinds"][b] for b in BLOCK_NAMES]
-        model = create_model(meta["model"], kinds=kinds, kernel_size=meta["kernel_size"],
-                             base_channels=meta["base_channels"], num_classes=meta["num_classes"])
+        model = SegNet(SegNetConfig.from_meta(meta))
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{weights_path.with_suffix('.json')}: bad metadata ({err})") from None
     try:

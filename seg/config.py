@@ -20,8 +20,6 @@ ENCODER_CFG = (1, 1, "M", 2, 2, "M", 4, 4, 4, "M", 8, 8, 8, "M")
 # Forward order: the four encoder blocks, then the decoder from the deepest block out.
 BLOCK_NAMES = ("enc1", "enc2", "enc3", "enc4", "dec4", "dec3", "dec2", "dec1")
 
-# Each named variant is a default per-block kind; "segnet_mixed" must be given `kinds`.
-MODEL_KINDS = {"segnet_regular": "regular", "segnet_dsc": "dsc", "segnet_mixed": None}
 
 
 @dataclass(frozen=True)
@@ -85,17 +83,50 @@ def resolve_kinds(kinds) -> tuple[str, ...]:
     return kinds
 
 
-def model_kinds(name: str, kinds=None) -> tuple[str, ...]:
-    """The per-block kinds of a named variant, `kinds` overriding for segnet_mixed."""
-    check_choice("model", name, tuple(MODEL_KINDS))
-    default = MODEL_KINDS[name]
-    if default is None:
+@dataclass(frozen=True)
+class SegNetConfig:
+    """Everything that decides a SegNet's shape; saved with every checkpoint, rebuilt on load."""
+
+    kinds: tuple[str, ...] = ("regular",) * len(BLOCK_NAMES)  # per block, in BLOCK_NAMES order
+    kernel_size: int = 3
+    base_channels: int = 64  # enc1's width; deeper blocks have 2x, 4x, 8x
+    num_classes: int = 3  # pet, background, border
+
+    def __post_init__(self):
+        object.__setattr__(self, "kinds", resolve_kinds(self.kinds))  # "dsc" -> one per block
+        check_kernel(self.kernel_size)
+        check_positive("base_channels", self.base_channels)
+        check_positive("num_classes", self.num_classes)
+
+    def to_meta(self) -> dict:
+        """The metadata fields of a checkpoint that describe its model."""
+        return {"kinds": dict(zip(BLOCK_NAMES, self.kinds)), "kernel_size": self.kernel_size,
+                "base_channels": self.base_channels, "num_classes": self.num_classes}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "SegNetConfig":
+        kinds = meta["kinds"]
+        return cls(kinds=[kinds[b] for b in BLOCK_NAMES] if isinstance(kinds, dict) else kinds,
+                   kernel_size=meta["kernel_size"], base_channels=meta["base_channels"],
+                   num_classes=meta["num_classes"])
+
+
+# The registry of named variants: the app, train.py, bench.py and the tests take their lists
+# from here. "segnet_mixed" is any per-block mix (the calculator's), given its kinds.
+VARIANTS = {"segnet_regular": "regular", "segnet_dsc": "dsc"}
+MIXED = "segnet_mixed"
+
+
+def variant_config(name: str, kinds=None, **fields) -> SegNetConfig:
+    """The config of a named variant; `kinds` is required for segnet_mixed, refused otherwise."""
+    check_choice("model", name, (*VARIANTS, MIXED))
+    if name == MIXED:
         if kinds is None:
             raise ValueError(f"{name} needs kinds: a list of {len(BLOCK_NAMES)} of {CONV_KINDS}")
-        return resolve_kinds(kinds)
-    if kinds is not None and resolve_kinds(kinds) != resolve_kinds(default):
-        raise ValueError(f"{name} is all-{default}; use segnet_mixed for other kinds")
-    return resolve_kinds(default)
+        return SegNetConfig(kinds=kinds, **fields)
+    if kinds is not None and resolve_kinds(kinds) != resolve_kinds(VARIANTS[name]):
+        raise ValueError(f"{name} is all-{VARIANTS[name]}; use {MIXED} for other kinds")
+    return SegNetConfig(kinds=VARIANTS[name], **fields)
 
 
 def segnet_layout(base_channels: int = 64, num_classes: int = 3, in_channels: int = 3):

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from .config import (BLOCK_NAMES, CONV_KINDS, check_kernel, check_positive, check_size,
-                     model_kinds, resolve_kinds, segnet_layout)
+                     resolve_kinds, segnet_layout, variant_config)
 
 
 @dataclass(frozen=True)
@@ -127,23 +127,31 @@ def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=64, num_class
 
 
 def model_cost(name: str, size=128, kinds=None, **kwargs) -> dict:
-    return segnet_cost(model_kinds(name, kinds), size, **kwargs)
+    return segnet_cost(variant_config(name, kinds).kinds, size, **kwargs)
 
 
 # ---------------------------------------------------------------- command line
 
 
-def format_stack(table) -> str:
-    lines = ["| layer | H×W | C_in→C_out | regular params | DSC params | regular mult-adds | DSC mult-adds | DSC/regular |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
-    for r in table["rows"]:
-        lines.append(f"| {r['layer']} | {r['height']}×{r['width']} | {r['in_ch']}→{r['out_ch']} | "
-                     f"{r['regular_params']:,} | {r['dsc_params']:,} | {r['regular_mult_adds']:,} | "
-                     f"{r['dsc_mult_adds']:,} | {r['ratio']:.4f} |")
+STACK_HEADERS = ["layer", "H×W", "C_in→C_out", "regular params", "DSC params (dw + pw)",
+                 "regular mult-adds", "DSC mult-adds", "DSC / regular"]
+
+
+def stack_rows(table) -> list[list[str]]:
+    """The stack table as formatted cells, a total row last: the calculator's and the CLI's."""
+    rows = [[r["layer"], f"{r['height']}×{r['width']}", f"{r['in_ch']}→{r['out_ch']}",
+             f"{r['regular_params']:,}", f"{r['dsc_params']:,} ({r['dsc_dw_params']:,} + {r['dsc_pw_params']:,})",
+             f"{r['regular_mult_adds']:,}", f"{r['dsc_mult_adds']:,}", f"{r['ratio']:.4f}"]
+            for r in table["rows"]]
     t = table["totals"]
-    lines.append(f"| total | | | {t['regular_params']:,} | {t['dsc_params']:,} | {t['regular_mult_adds']:,} | "
-                 f"{t['dsc_mult_adds']:,} | {t['mult_adds_ratio']:.4f} |")
-    return "\n".join(lines)
+    rows.append(["total", "", "", f"{t['regular_params']:,}", f"{t['dsc_params']:,}",
+                 f"{t['regular_mult_adds']:,}", f"{t['dsc_mult_adds']:,}", f"{t['mult_adds_ratio']:.4f}"])
+    return rows
+
+
+def format_stack(table) -> str:
+    lines = ["| " + " | ".join(STACK_HEADERS) + " |", "|---|---|---|" + "---:|" * (len(STACK_HEADERS) - 3)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in stack_rows(table)])
 
 
 def format_segnet(cost, name) -> str:

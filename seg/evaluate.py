@@ -19,19 +19,7 @@ from .bootstrap import RESAMPLES, SEED, paired_bootstrap
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import DataNotFoundError, PetTensors, default_data_root, load_cached_split
 from .metrics import confusion_matrix, metrics_from_confusion
-
-DEFAULT_CACHE = ".cache"
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
+from .training import DEFAULT_CACHE, pick_device
 
 class Scores(NamedTuple):
     confmat: torch.Tensor  # summed over the images: rows true class, columns predicted

@@ -5,7 +5,6 @@ Used by the app and by bench.py, so what the benchmark times is what the app run
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from dataclasses import dataclass
@@ -18,15 +17,13 @@ from torch import nn
 from torchvision.transforms import v2
 
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, train_command
-from .data import CLASS_NAMES
-from .speed import fast_path
+from .config import VARIANTS
+from .fastpath import fast_path
 
 MAX_SIDE = 4096  # larger photos are downscaled before any other work
 MAX_PIXELS = 64_000_000  # refuse to decode beyond this: a decompression bomb, not a photo
 COLOURS = np.array([(255, 140, 0), (40, 90, 200), (255, 235, 60)], dtype=np.uint8)  # pet, background, border
-VARIANTS = ("segnet_regular", "segnet_dsc")
 SAMPLE_PHOTO = Path(__file__).parent / "assets" / "chelsea.png"  # scikit-image's CC0 sample cat
-TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet"}
 
 
 class PhotoError(ValueError):
@@ -127,20 +124,27 @@ class Loaded:
     meta: dict
 
 
-def load_variants(checkpoint_dir=CHECKPOINT_DIR):
-    """({name: Loaded}, {name: error message}); a broken checkpoint never stops the app."""
-    loaded, errors = {}, {}
-    for name in VARIANTS:
-        try:
-            model, meta = load_checkpoint(Path(checkpoint_dir) / f"{name}.safetensors")
-            size = meta["input_size"]
-            fast = fast_path(copy.deepcopy(model), size)
-            predict_logits(fast, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
-            loaded[name] = Loaded(name, fast, model, meta)
-        except CheckpointError as err:
-            command = train_command(name)
-            errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
-    return loaded, errors
+class Models:
+    """The shipped variants, loaded once at start-up; a broken checkpoint never stops the app,
+    it is named in `errors` with the command that re-creates it."""
+
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR):
+        self.loaded: dict[str, Loaded] = {}
+        self.errors: dict[str, str] = {}
+        for name in VARIANTS:
+            try:
+                self.loaded[name] = load_variant(Path(checkpoint_dir) / f"{name}.safetensors")
+            except CheckpointError as err:
+                command = train_command(name)
+                self.errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
+
+
+def load_variant(weights_path) -> Loaded:
+    model, meta = load_checkpoint(weights_path)
+    size = meta["input_size"]
+    fast = fast_path(model, size)
+    predict_logits(fast, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
+    return Loaded(meta["model"], fast, model, meta)
 
 
 def segment_photo(photo: Image.Image, loaded: dict) -> dict:
@@ -153,13 +157,3 @@ def segment_photo(photo: Image.Image, loaded: dict) -> dict:
         ms = (time.perf_counter() - start) * 1000
         results[name] = {"mask": logits[0].argmax(0).to(torch.uint8), "ms": ms}
     return results
-
-
-def legend_html() -> str:
-    swatches = "".join(
-        f'<span style="display:inline-flex;align-items:center;margin-right:1em">'
-        f'<span style="width:1em;height:1em;background:rgb{tuple(int(c) for c in rgb)};'
-        f'display:inline-block;margin-right:.35em;border:1px solid #0003"></span>{name}</span>'
-        for name, rgb in zip(CLASS_NAMES, COLOURS)
-    )
-    return f'<div class="legend">{swatches}</div>'

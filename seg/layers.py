@@ -33,12 +33,25 @@ def create_conv2d(kind: str, in_ch: int, out_ch: int, kernel_size: int, bias: bo
 
 
 class ConvBNReLU(nn.Sequential):
+    """conv, BatchNorm, ReLU. A Sequential (children 0, 1, 2) so checkpoints keep their keys;
+    code reaches the parts by name: `.conv`, `.bn`, `.act`, and swaps them with `replace`."""
+
+    PARTS = ("conv", "bn", "act")
+
     def __init__(self, kind: str, in_ch: int, out_ch: int, kernel_size: int):
         super().__init__(
             create_conv2d(kind, in_ch, out_ch, kernel_size),
             nn.BatchNorm2d(out_ch),
             nn.ReLU(inplace=True),
         )
+
+    conv = property(lambda self: self[0])
+    bn = property(lambda self: self[1])
+    act = property(lambda self: self[2])
+
+    def replace(self, **parts: nn.Module) -> None:
+        for name, module in parts.items():
+            self[self.PARTS.index(name)] = module
 
 
 def build_stack(kind: str, channels: int, kernel_size: int, layers: int) -> nn.Sequential:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import BLOCK_NAMES, MIN_SIZE, check_kernel, model_kinds, segnet_layout
+from .config import BLOCK_NAMES, MIN_SIZE, SegNetConfig, segnet_layout, variant_config
 from .layers import ConvBNReLU, create_conv2d
 
 
@@ -16,12 +16,12 @@ class SegNet(nn.Module):
     head is a plain conv with bias, so the net outputs real (possibly negative) logits.
     """
 
-    def __init__(self, *, kinds, kernel_size: int = 3, base_channels: int = 64, num_classes: int = 3):
+    def __init__(self, config: SegNetConfig):
         super().__init__()
-        check_kernel(kernel_size)
-        layout = segnet_layout(base_channels, num_classes)
-        self.kinds = tuple(kinds)
-        self.kernel_size, self.base_channels, self.num_classes = kernel_size, base_channels, num_classes
+        self.config = config
+        self.kinds, kernel_size = config.kinds, config.kernel_size
+        self.kernel_size, self.base_channels, self.num_classes = kernel_size, config.base_channels, config.num_classes
+        layout = segnet_layout(config.base_channels, config.num_classes)
         self.input_bn = nn.BatchNorm2d(3)
         blocks = []
         for kind, convs in zip(self.kinds, layout):
@@ -57,16 +57,8 @@ class SegNet(nn.Module):
 def create_model(name: str, *, kinds=None, kernel_size: int = 3, base_channels: int = 64,
                  num_classes: int = 3) -> SegNet:
     """The only entry point: `create_model("segnet_dsc")`, or `segnet_mixed` with 8 kinds."""
-    return SegNet(
-        kinds=model_kinds(name, kinds),
-        kernel_size=kernel_size,
-        base_channels=base_channels,
-        num_classes=num_classes,
-    )
-
-
-def block_kinds_dict(model: SegNet) -> dict[str, str]:
-    return dict(zip(BLOCK_NAMES, model.kinds))
+    return SegNet(variant_config(name, kinds, kernel_size=kernel_size, base_channels=base_channels,
+                                 num_classes=num_classes))
 
 
 def init_weights(model: SegNet, scheme: str = "default") -> SegNet:

@@ -43,13 +43,13 @@ def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
 
     from seg.checkpoint import save_checkpoint
     from seg.cost import model_cost
-    from seg.models import block_kinds_dict, create_model
+    from seg.config import VARIANTS
+    from seg.models import create_model
 
-    for name in ("segnet_regular", "segnet_dsc"):
+    for name in VARIANTS:
         torch.manual_seed(0)
         model = create_model(name, base_channels=base_channels).eval()
-        meta = {"model": name, "kinds": block_kinds_dict(model), "kernel_size": 3,
-                "base_channels": base_channels, "num_classes": 3, "input_size": 64,
+        meta = {"model": name, **model.config.to_meta(), "input_size": 64,
                 "params": sum(p.numel() for p in model.parameters()),
                 "mult_adds": model_cost(name, 64, base_channels=base_channels)["totals"]["mult_adds"]}
         save_checkpoint(folder, name, model, meta)

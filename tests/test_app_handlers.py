@@ -7,16 +7,24 @@ import pytest
 from gradio import Error as GradioError
 from PIL import Image
 
-from seg import calculator
-from seg.demo import Demo
-from seg.inference import COLOURS, blend
+import torch
+
+from seg.inference import COLOURS, Models, blend
+from seg.tabs import cost as calculator
+from seg.tabs import segment
+from seg.tabs.segment import SegmentTab
 
 SEED_STACK_PARAMS = ["73,728", "294,912", "1,179,648", "4,718,592"]
 
 
 @pytest.fixture(scope="module")
-def demo(tiny_checkpoints):
-    return Demo(tiny_checkpoints)
+def models(tiny_checkpoints):
+    return Models(tiny_checkpoints)
+
+
+@pytest.fixture(scope="module")
+def demo(models):
+    return SegmentTab(models)
 
 
 @pytest.fixture
@@ -37,32 +45,45 @@ def test_blend_paints_legend_colours_at_the_given_opacity():
 
 
 def test_segment_returns_overlays_and_full_size_masks(demo, photo_path):
-    overlay_reg, overlay_dsc, mask_reg, mask_dsc, stats, summary, state = demo.segment(str(photo_path), 0.5)
-    for overlay in (overlay_reg, overlay_dsc):
+    result = demo.segment(str(photo_path), 0.5)
+    for overlay in result.overlays.values():
         assert Image.open(overlay).size == (130, 90) and Image.open(overlay).format == "PNG"
-    for mask in (mask_reg, mask_dsc):
+    for mask in result.masks.values():
         img = Image.open(mask)
         assert img.size == (130, 90) and img.mode == "P"
         assert set(np.unique(np.asarray(img))) <= {0, 1, 2}
-    assert set(summary["models"]) == {"segnet_regular", "segnet_dsc"}
-    assert all(m["ms"] > 0 for m in summary["models"].values())
-    assert 0 <= summary["agreement"]["pet_iou"] <= 1 and "ms" in stats and "parameters" in stats
-    assert state["photo"].shape == (90, 130, 3)
+    assert set(result.summary["models"]) == {"segnet_regular", "segnet_dsc"}
+    assert 0 <= result.summary["agreement"]["pet_iou"] <= 1 and "parameters" in result.stats
+    assert result.state["photo"].shape == (90, 130, 3)
+    assert result.outputs() == (*result.overlays.values(), *result.masks.values(), result.stats,
+                                result.summary, result.state)  # the order /segment answers in
+
+
+def test_reported_numbers_are_the_model_runs_own(demo, photo_path, monkeypatch):
+    """The ms shown are what the model call measured; the agreement is of the masks it gave."""
+    pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
+    half[:, :32] = 0
+    monkeypatch.setattr(segment, "segment_photo", lambda photo, loaded: {
+        "segnet_regular": {"mask": pet, "ms": 12.5}, "segnet_dsc": {"mask": half, "ms": 4.0}})
+    result = demo.segment(str(photo_path), 0.5)
+    assert [m["ms"] for m in result.summary["models"].values()] == [12.5, 4.0]
+    assert "| 12.5 ms | 4.0 ms | 3.1× |" in result.stats
+    assert result.summary["agreement"] == {"pixel_agreement": 0.5, "pet_iou": 0.5}
+    masks = [np.asarray(Image.open(p)) for p in result.masks.values()]
+    assert (masks[0] == 0).all() and (masks[1][:, :65] == 0).all() and (masks[1][:, 65:] == 1).all()
 
 
 def test_big_photos_are_shown_small_but_masks_keep_the_photo_size(demo, tmp_path):
     path = tmp_path / "big.jpg"
     Image.new("RGB", (2000, 1500), (120, 80, 40)).save(path)
-    overlay, _, mask, *_ = demo.segment(str(path), 0.5)
-    assert Image.open(overlay).size == (1024, 768)
-    assert Image.open(mask).size == (2000, 1500)
+    result = demo.segment(str(path), 0.5)
+    assert Image.open(result.overlays["segnet_regular"]).size == (1024, 768)
+    assert Image.open(result.masks["segnet_regular"]).size == (2000, 1500)
 
 
 def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, monkeypatch):
-    *_, state = demo.segment(str(photo_path), 0.5)
-    import seg.demo
-
-    monkeypatch.setattr(seg.demo, "segment_photo", lambda *a: pytest.fail("models ran again"))
+    state = demo.segment(str(photo_path), 0.5).state
+    monkeypatch.setattr(segment, "segment_photo", lambda *a: pytest.fail("models ran again"))
     opaque, _ = demo.reblend(state, 1.0)
     painted = np.asarray(Image.open(opaque))
     expected = COLOURS[state["masks"]["segnet_regular"]]
@@ -82,7 +103,7 @@ def test_unreadable_file_says_it_is_not_an_image(demo, tmp_path):
 
 
 def test_missing_checkpoints_name_the_file_and_the_command(tmp_path, photo_path):
-    demo = Demo(tmp_path)
+    demo = SegmentTab(Models(tmp_path))
     assert "segnet_regular.safetensors" in demo.status_markdown()
     assert "python train.py --model segnet_dsc" in demo.status_markdown()
     with pytest.raises(GradioError, match="python train.py --model segnet_regular"):
@@ -90,8 +111,9 @@ def test_missing_checkpoints_name_the_file_and_the_command(tmp_path, photo_path)
 
 
 def test_cost_view_defaults_show_the_seed_figure_4():
-    params_fig, macs_fig, ratio_fig, table, segnet_fig, segnet_rows, totals = calculator.cost_view(
-        128, 3, 64, 4, calculator.DEFAULT_DSC_BLOCKS)
+    view = calculator.cost_view(128, 3, 64, 4, calculator.DEFAULT_DSC_BLOCKS)
+    params_fig, macs_fig, ratio_fig = view.params_figure, view.mult_adds_figure, view.ratio_figure
+    table, segnet_rows, totals = view.stack_table, view.segnet_table, view.segnet_totals
     assert [row[3] for row in table[:4]] == SEED_STACK_PARAMS
     assert list(params_fig.data[0].y) == [73_728, 294_912, 1_179_648, 4_718_592]
     assert list(params_fig.data[1].y) == [8_768, 33_920, 133_376, 528_896]
@@ -103,9 +125,9 @@ def test_cost_view_defaults_show_the_seed_figure_4():
 
 def test_cost_view_moves_with_the_sliders():
     small = calculator.cost_view(64, 5, 16, 3, [])
-    assert len(small[3]) == 4  # three layers and the total
-    assert small[0].data[0].y[0] == 25 * 16 * 32
-    assert "all regular" in small[6]
+    assert len(small.stack_table) == 4  # three layers and the total
+    assert small.params_figure.data[0].y[0] == 25 * 16 * 32
+    assert "all regular" in small.segnet_totals
 
 
 def test_crosscheck_agrees_with_torchinfo():
@@ -113,8 +135,8 @@ def test_crosscheck_agrees_with_torchinfo():
     assert text.count("✅") == 3 and "❌" not in text
 
 
-def test_measure_scaling_times_both_models_at_four_sizes(demo):
-    figure, table = demo.measure_scaling()
+def test_measure_scaling_times_both_models_at_four_sizes(models):
+    figure, table = calculator.measure_scaling(models)
     measured, theory = figure.data[1], figure.data[0]
     assert list(measured.x) == ["64×64", "128×128", "256×256", "512×512"]
     assert all(r > 0 for r in measured.y)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PHOTOS, ROOT, need
-from seg.launch import running_app
+from conftest import PHOTOS, need
+from tools.launch import running_app
+
+pytestmark = pytest.mark.slow
 
 gradio_client = pytest.importorskip("gradio_client")
-SHOTS = Path(os.environ.get("SEG_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,7 @@ def test_shapes_must_agree():
         paired_bootstrap(np.zeros((3, 2, 2)), np.zeros((4, 2, 2)))
 
 
+@pytest.mark.slow
 def test_compare_cli_reports_both_models_and_their_gap(tmp_path, capsys):
     root = make_oxford_layout(tmp_path / "pets", trainval=6, test=5)
     argv = ["--data-root", str(root), "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),

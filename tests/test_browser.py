@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from seg.launch import running_app
+from tools.launch import running_app
+
+pytestmark = pytest.mark.browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -71,7 +73,8 @@ def test_moving_a_cost_slider_redraws_the_chart(page):
 
 def test_training_and_about_tabs_render(page):
     page.get_by_role("tab", name="Training").click()
-    page.get_by_text("Final test metrics").first.wait_for()
+    page.get_by_text("Test metrics").first.wait_for()
+    page.get_by_text("The sample photo (CC0)").first.wait_for()  # the replay has a real picture
     shot(page, "training")
     page.get_by_role("tab", name="About").click()
     page.get_by_text("The idea").first.wait_for()

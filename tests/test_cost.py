@@ -9,6 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
+from seg.config import VARIANTS
 from seg.cost import conv_cost, main, model_cost, segnet_cost, stack_cost
 from seg.layers import build_stack
 from seg.models import create_model
@@ -72,7 +73,7 @@ def check_flops(model, size, layers):
     assert counter.get_total_flops() == 2 * conv_macs
 
 
-@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+@pytest.mark.parametrize("name", VARIANTS)
 def test_full_size_totals_equal_torchinfo(name):
     model = create_model(name)
     info, leaves = leaf_costs(model, (128, 128))

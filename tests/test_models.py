@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.config import BLOCK_NAMES
+from seg.config import BLOCK_NAMES, VARIANTS
 from seg.layers import SeparableConv2d, create_conv2d
 from seg.models import create_model
 
-VARIANTS = ["segnet_regular", "segnet_dsc"]
+NAMES = list(VARIANTS)
 MIXED = ["dsc", "regular", "dsc", "regular", "regular", "dsc", "regular", "dsc"]
 
 
@@ -38,7 +38,7 @@ def test_conv_factory_builds_the_named_parts():
     assert params(regular) == 4608 and params(create_conv2d("dsc", 16, 32, 3)) == 656
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", [(128, 128), (100, 150)])
 def test_forward_shape_full_width(name, size):
     model = create_model(name).eval()
@@ -48,7 +48,7 @@ def test_forward_shape_full_width(name, size):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", VARIANTS + ["segnet_mixed"])
+@pytest.mark.parametrize("name", NAMES + ["segnet_mixed"])
 @pytest.mark.parametrize("size", [(16, 16), (33, 47), (100, 150)])
 def test_any_resolution_small_width(name, size):
     kinds = MIXED if name == "segnet_mixed" else None
@@ -56,7 +56,7 @@ def test_any_resolution_small_width(name, size):
     assert model(torch.rand(2, 3, *size)).shape == (2, 3, *size)
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", NAMES)
 def test_every_parameter_gets_a_gradient_and_logits_go_negative(name):
     torch.manual_seed(0)
     model = create_model(name, base_channels=8)

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 import train
+from seg.config import VARIANTS
 from seg.data import PetTensors, train_augment, validation_split
 from seg.recipes import RECIPES, RecipeError, get_recipe, lr_at
-from seg.speed import bf16_autocast_helps, cpu_flags, cpu_name
+from seg.training import bf16_autocast_helps, cpu_flags, cpu_name
 from synthetic import make_oxford_layout
 
 CPU = torch.device("cpu")
@@ -28,7 +29,7 @@ def test_seed_recipe_is_the_articles_field_by_field():
 
 
 @pytest.mark.parametrize("recipe", list(RECIPES))
-@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+@pytest.mark.parametrize("name", VARIANTS)
 def test_each_recipe_builds_and_takes_one_step(recipe, name):
     r = get_recipe(recipe, size=32, batch_size=2)
     model = train.build_model(name, r, seed=0, device=CPU, channels_last=True)

@@ -8,8 +8,10 @@ import pytest
 import train
 from seg.checkpoint import load_snapshots, paths
 from seg.inference import COLOURS
-from seg.replay import GAP, TrainingRecord
+from seg.tabs.training import GAP, TrainingRecord
 from synthetic import make_oxford_layout
+
+pytestmark = pytest.mark.slow
 
 SIZE, EPOCHS = 32, 2
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from seg.config import VARIANTS
 from seg.checkpoint import CHECKPOINT_DIR, load_checkpoint
 from seg.data import PetTensors, decode_files, load_cached_split, open_split
 from seg.evaluate import evaluate
 from seg.inference import predict_logits
 from seg.metrics import metrics_from_confusion
-from seg.speed import fast_path
+from seg.fastpath import fast_path
+
+pytestmark = pytest.mark.slow
 
 # A little under what `python -m seg.evaluate` measured on the first 96 test images.
 FLOORS = {"segnet_regular": 0.68, "segnet_dsc": 0.79}  # measured 0.7053 and 0.8146
@@ -30,7 +32,7 @@ def shipped(name):
     return load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")
 
 
-@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+@pytest.mark.parametrize("name", VARIANTS)
 def test_shipped_checkpoint_scores_above_its_floor(name, test_sample):
     model, meta = shipped(name)
     assert meta["epochs_done"] == meta["recipe"]["epochs"] == 20
@@ -39,11 +41,11 @@ def test_shipped_checkpoint_scores_above_its_floor(name, test_sample):
     assert metrics_from_confusion(confmat)["pixel_accuracy"] >= FLOORS[name]
 
 
-@pytest.mark.parametrize("name", ["segnet_regular", "segnet_dsc"])
+@pytest.mark.parametrize("name", VARIANTS)
 def test_app_fast_path_gives_the_eager_answer(name, test_sample):
     """Equal up to float rounding; see seg.speed.fast_path for why not bit for bit."""
     model, _ = shipped(name)
-    fast = fast_path(copy.deepcopy(model))
+    fast = fast_path(model)
     flipped = 0
     for x in (test_sample[0][:48].float() / 255).split(1):
         with torch.inference_mode():

@@ -1,18 +1,21 @@
-"""The Training tab: curves from the checkpoints' metadata, and predictions replayed by epoch."""
+"""The Training tab: curves from the checkpoints' metadata, predictions replayed by epoch; its layout."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import torch
 from PIL import Image
 
+from ..checkpoint import CHECKPOINT_DIR, load_snapshots
+from ..config import VARIANTS
+from ..data import decode_files, default_data_root, normalise_root
+from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
 from .charts import history_figures
-from .checkpoint import CHECKPOINT_DIR, load_snapshots
-from .data import decode_files, default_data_root, normalise_root
-from .inference import COLOURS, SAMPLE_PHOTO, TITLES, VARIANTS, load_photo, to_input
+from .common import TITLES
 
 SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
 GAP = 4  # px between tiles
@@ -132,3 +135,25 @@ def grid(rows) -> np.ndarray:
         for j, tile in enumerate(row):
             out[i * (h + GAP):i * (h + GAP) + h, j * (w + GAP):j * (w + GAP) + w] = tile
     return out
+
+
+def render(record: TrainingRecord):
+    if not record.metas:
+        gr.Markdown("No training metadata in `checkpoints/` yet: run `python train.py --test`.")
+        return
+    with gr.Row():
+        for fig in record.figures():
+            gr.Plot(value=fig, show_label=False)
+    gr.Dataframe(value=record.final_table(), label="Test metrics (all 340 test images, evaluated once after "
+                 "training) next to the seed's", headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy",
+                 "recipe", "epochs", "train / validation / test images", "training time"], interactive=False)
+    if record.epochs:
+        gr.Markdown("### How the predictions sharpen, epoch by epoch")
+        epoch = gr.Slider(1, record.epochs, value=record.epochs, step=1, label="Epoch")
+        with gr.Row():
+            sample = gr.Image(value=record.replay_sample(record.epochs), format="png",
+                              label=record.sample_caption(), interactive=False, scale=1)
+            grid_image = gr.Image(value=record.replay(record.epochs), format="png", label=record.replay_caption(),
+                                  interactive=False, scale=2)
+        epoch.change(record.replay_both, epoch, [grid_image, sample], api_visibility="private",
+                     show_progress="hidden", trigger_mode="always_last")

@@ -1,4 +1,4 @@
-"""The Segment tab's handlers as plain functions: a photo path in, files and numbers out."""
+"""The Segment tab: a photo path in, overlays, mask files and numbers out; and its layout."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image
 
-from .charts import scaling_figure
-from .checkpoint import CHECKPOINT_DIR
-from .cost import human
-from .inference import (TITLES, VARIANTS, PhotoError, blend, load_photo, load_variants, mask_png,
-                        segment_photo, upsample_mask)
-from .metrics import mask_agreement
-from .speed import latency_by_size
+from ..config import VARIANTS
+from ..cost import human
+from ..inference import SAMPLE_PHOTO, Models, PhotoError, blend, load_photo, mask_png, segment_photo, upsample_mask
+from ..metrics import mask_agreement
+from .common import TITLES, gpu, legend_html
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
@@ -75,29 +74,44 @@ def save_png(image: Image.Image, path: Path) -> str:
     return str(path)
 
 
-class Demo:
-    """Models loaded once at start-up; each method is one event of the Segment tab."""
+@dataclass
+class SegmentResult:
+    """One photo through both models, named; `outputs()` is the order of the tab's components
+    and of what /segment returns."""
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, output_ttl_s: float = 900):
-        self.loaded, self.errors = load_variants(checkpoint_dir)
+    overlays: dict  # variant -> overlay PNG path (display size)
+    masks: dict  # variant -> palette mask PNG path (photo size)
+    stats: str  # the markdown table under the overlays
+    summary: dict  # numbers: photo size, per-model ms / params / mult-adds, agreement, server ms
+    state: dict  # what a re-blend needs: the shown photo and masks
+
+    def outputs(self) -> tuple:
+        return (*self.overlays.values(), *self.masks.values(), self.stats, self.summary, self.state)
+
+
+class SegmentTab:
+    """Each method is one event of the Segment tab, over models loaded once at start-up."""
+
+    def __init__(self, models: Models, output_ttl_s: float = 900):
+        self.models = models
         self.outputs = OutputDir(output_ttl_s)
 
     def status_markdown(self) -> str:
-        if not self.errors:
+        if not self.models.errors:
             return ""
-        lines = [f"- **{TITLES[n]}** is not available: {msg}" for n, msg in self.errors.items()]
+        lines = [f"- **{TITLES[n]}** is not available: {msg}" for n, msg in self.models.errors.items()]
         return "⚠️ Checkpoints missing or unreadable; the cost calculator still works.\n" + "\n".join(lines)
 
-    def segment(self, photo_path, opacity: float = 0.5):
+    def segment(self, photo_path, opacity: float = 0.5) -> SegmentResult:
         """Both models on one photo: overlays, full-size mask PNGs, a summary, and re-blend state."""
         try:
             photo = load_photo(photo_path)
         except PhotoError as err:
             raise gr.Error(str(err)) from None
-        if self.errors:
-            raise gr.Error(" ".join(self.errors.values()))
+        if self.models.errors:
+            raise gr.Error(" ".join(self.models.errors.values()))
         start = time.perf_counter()
-        results = segment_photo(photo, self.loaded)
+        results = segment_photo(photo, self.models.loaded)
         folder, shown = self.outputs.new(), display_copy(photo)
         masks_shown = {n: upsample_mask(results[n]["mask"], shown.size) for n in VARIANTS}
         # PNG encoding is most of a request's time and PIL releases the GIL while it
@@ -107,24 +121,17 @@ class Demo:
         files = [str(f) for f in WRITERS.map(lambda job: job[0](job[1], job[2]), jobs)]
         models = {}
         for name in VARIANTS:
-            meta = self.loaded[name].meta
+            meta = self.models.loaded[name].meta
             models[name] = {"ms": round(results[name]["ms"], 2), "params": meta["params"],
                             "mult_adds": meta["mult_adds"], "input_size": meta["input_size"]}
         agreement = mask_agreement(*(results[n]["mask"] for n in VARIANTS))
         summary = {"photo_size": list(photo.size), "models": models, "agreement": agreement,
                    "server_ms": round((time.perf_counter() - start) * 1000, 1)}
-        state = {"photo": np.asarray(shown), "masks": masks_shown}
-        return (*files, stats_markdown(summary), summary, state)
+        return SegmentResult(dict(zip(VARIANTS, files[:len(VARIANTS)])), dict(zip(VARIANTS, files[len(VARIANTS):])),
+                             stats_markdown(summary), summary, {"photo": np.asarray(shown), "masks": masks_shown})
 
-    def measure_scaling(self):
-        """Time both loaded models at 64-512 px on this machine: the curve behind the ratio."""
-        if self.errors:
-            raise gr.Error(" ".join(self.errors.values()))
-        rows = latency_by_size(*(self.loaded[n].eager for n in VARIANTS))
-        lines = ["| input | regular ms | DSC ms | measured ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {r['size']}×{r['size']} | {r['regular_ms']:.1f} | {r['dsc_ms']:.1f} | "
-                  f"{r['latency_ratio']:.2f}× | {r['mult_adds_ratio']:.2f}× |" for r in rows]
-        return scaling_figure(rows), "\n".join(lines)
+    def segment_outputs(self, photo_path, opacity: float = 0.5) -> tuple:
+        return self.segment(photo_path, opacity).outputs()
 
     def reblend(self, state, opacity: float):
         """New overlays at another opacity from the kept masks, without running the models."""
@@ -133,6 +140,33 @@ class Demo:
         folder, photo = self.outputs.new(), Image.fromarray(state["photo"])
         jobs = [(blend(photo, state["masks"][n], opacity), folder / f"{n}-overlay.png") for n in VARIANTS]
         return tuple(WRITERS.map(lambda job: save_png(*job), jobs))
+
+    def render(self):
+        gr.Markdown(self.status_markdown(), visible=bool(self.models.errors))
+        with gr.Row():
+            photo = PhotoInput(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                               label="Your pet photo", height=360)
+            with gr.Column():
+                run = gr.Button("Segment with both models", variant="primary")
+                opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Mask opacity")
+                gr.HTML(legend_html())
+        with gr.Row():
+            overlays = [gr.Image(label=TITLES[n], format="png", type="filepath", interactive=False) for n in VARIANTS]
+        stats = gr.Markdown()
+        with gr.Row():
+            masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG, photo size; pixel value = class)")
+                     for n in VARIANTS]
+        with gr.Accordion("Raw result (what /segment returns)", open=False):
+            result = gr.JSON()
+        state = gr.State()
+        outputs = [*overlays, *masks, stats, result, state]
+        segment = gpu(self.segment_outputs)
+        gr.on([run.click, photo.upload], segment, [photo, opacity], outputs, api_name="segment",
+              concurrency_limit=1, concurrency_id="models")  # one model run at a time: timings stay honest
+        opacity.change(self.reblend, [state, opacity], overlays, trigger_mode="always_last",
+                       api_visibility="private", show_progress="hidden")
+        gr.Examples([[str(SAMPLE_PHOTO)]], [photo], outputs, fn=segment, cache_examples=not self.models.errors,
+                    cache_mode="lazy", label="Try the sample cat")
 
 
 def stats_markdown(summary: dict) -> str:

@@ -1,0 +1,54 @@
+"""Timing helpers shared by bench.py and the app's "measure on this machine" button."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from .cost import segnet_cost
+from .fastpath import fast_path
+from .inference import predict_logits
+
+
+def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
+    """{name: [seconds, ...]}: every fn once per round, so drift hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list[dict]:
+    """Batch-1 latency of a regular and a DSC SegNet (eval-mode, unoptimised) per input size,
+    each through the app's fast path prepared for that size, beside their mult-add ratio."""
+    from .cost import segnet_cost
+    from .inference import predict_logits
+
+    rows = []
+    for size in sizes:
+        x = torch.rand(1, 3, size, size)
+        fast_reg, fast_dsc = (fast_path(m, size) for m in (reg, dsc))  # packed for this size
+        times = interleaved({"reg": lambda: predict_logits(fast_reg, x), "dsc": lambda: predict_logits(fast_dsc, x)},
+                            reps if size <= 256 else max(3, reps // 3))
+        reg_s, dsc_s = statistics.median(times["reg"]), statistics.median(times["dsc"])
+        macs = [segnet_cost(m.kinds, size, m.kernel_size, m.base_channels, m.num_classes)["totals"]["mult_adds"]
+                for m in (reg, dsc)]
+        rows.append({"size": size, "regular_ms": reg_s * 1000, "dsc_ms": dsc_s * 1000,
+                     "latency_ratio": reg_s / dsc_s, "mult_adds_ratio": macs[0] / macs[1]})
+    return rows
+
+
+def scaling_markdown(rows) -> str:
+    """The table under the scaling chart, in the app and in bench.py's report."""
+    lines = ["| input | regular ms | DSC ms | measured ratio | mult-add ratio |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['size']}×{r['size']} | {r['regular_ms']:.1f} | {r['dsc_ms']:.1f} | "
+              f"{r['latency_ratio']:.2f}× | {r['mult_adds_ratio']:.2f}× |" for r in rows]
+    return "\n".join(lines)
