@@ -1,0 +1,55 @@
+"""The README's results table: both variants of each run folder on all test images, with the gap.
+
+    python scripts/results_table.py checkpoints runs/seed
+For each folder (one training run of both variants): test pixel accuracy, mIoU and per-class IoU
+of each model, then regular - DSC with its 95% paired bootstrap interval over test images
+(`python -m seg.evaluate --compare` for the same numbers as JSON), training time and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seg.evaluate import compare_report, get_args_parser  # noqa: E402
+
+SEED_FIGURES = {"segnet_regular": "88.28%", "segnet_dsc": "86.96%"}  # the article, full data, 20 epochs
+
+
+def folder_rows(folder: Path, eval_args) -> list[str]:
+    paths = [folder / f"{n}.safetensors" for n in ("segnet_regular", "segnet_dsc")]
+    report = compare_report(*paths, eval_args)
+    rows = []
+    for side, path in zip(("a", "b"), paths):
+        m, meta = report[side], json.loads(path.with_suffix(".json").read_text())
+        iou = " / ".join(f"{v:.1%}" for v in m["iou"].values())
+        t = meta["training"]
+        time = f"{meta['wall_time_s'] / 60:.0f} min, {t['cpu']}, {t['threads']} thread(s), {t['autocast'] or 'fp32'}"
+        rows.append(f"| {meta['recipe']['name']} ({meta['epochs_done']} epochs) | `{meta['model']}` | "
+                    f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {SEED_FIGURES[meta['model']]} | {time} |")
+    for key, label, seed in (("pixel_accuracy", "pixel accuracy", "+1.32"), ("miou", "mIoU", "")):
+        gap = report["a_minus_b"][key]
+        low, high = gap["ci95"]
+        rows.append(f"| {meta['recipe']['name']} | regular − DSC, {label} | **{gap['difference'] * 100:+.2f}** points "
+                    f"[{low * 100:+.2f}, {high * 100:+.2f}] | | | {seed} | |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path)
+    args = parser.parse_args()
+    eval_args = get_args_parser().parse_args(["--compare", "a", "b"])  # the CLI's defaults: test split, 10,000 resamples
+    print("| recipe | model | test pixel accuracy | test mIoU | IoU pet / background / border | seed's pixel accuracy | training |")
+    print("|---|---|---:|---:|---|---:|---|")
+    for folder in args.folders:
+        print("\n".join(folder_rows(folder, eval_args)))
+    print(f"\nAll {eval_args.split} images of the data root; gaps: 95% paired bootstrap, "
+          f"{eval_args.resamples:,} resamples, seed 0.")
+
+
+if __name__ == "__main__":
+    main()
