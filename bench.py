@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
-from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
+from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
 from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
 from seg.config import VARIANTS
@@ -45,7 +45,7 @@ def eager(model, x):
 def trained_or_fresh(name):
     """The shipped weights where they load (what the app runs), else a fresh model."""
     try:
-        return load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")[0]
+        return load_checkpoint(paths(CHECKPOINT_DIR, name)["weights"])[0]
     except CheckpointError:
         return create_model(name).eval()
 

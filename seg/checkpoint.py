@@ -41,6 +41,12 @@ def atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def siblings(weights_path) -> dict:
+    """`paths()` of the checkpoint whose weights file this is."""
+    weights_path = Path(weights_path)
+    return paths(weights_path.parent, weights_path.stem)
+
+
 def paths(out_dir, name: str) -> dict:
     out_dir = Path(out_dir)
     return {
@@ -67,7 +73,7 @@ def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, sampl
 
 
 def read_meta(weights_path) -> dict:
-    meta_path = Path(weights_path).with_suffix(".json")
+    meta_path = siblings(weights_path)["meta"]
     if not meta_path.exists():
         raise CheckpointError(f"{meta_path}: metadata file is missing")
     try:
@@ -90,7 +96,7 @@ def load_checkpoint(weights_path):
     try:
         model = SegNet(SegNetConfig.from_meta(meta))
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{weights_path.with_suffix('.json')}: bad metadata ({err})") from None
+        raise CheckpointError(f"{siblings(weights_path)['meta']}: bad metadata ({err})") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -102,7 +108,7 @@ def load_checkpoint(weights_path):
     params = sum(p.numel() for p in model.parameters())
     if meta.get("params") != params:
         raise CheckpointError(
-            f"{weights_path.with_suffix('.json')}: says {meta.get('params')} parameters, "
+            f"{siblings(weights_path)['meta']}: says {meta.get('params')} parameters, "
             f"the weights have {params}"
         )
     return model.eval(), meta
@@ -111,7 +117,7 @@ def load_checkpoint(weights_path):
 def load_snapshots(weights_path, key: str = "masks") -> np.ndarray | None:
     """Per-epoch predicted masks, uint8: "masks" of the fixed validation images (epochs, images,
     H, W), "sample" of the bundled sample photo (epochs, H, W); None where not kept."""
-    path = Path(weights_path).with_name(Path(weights_path).stem + ".snapshots.npz")
+    path = siblings(weights_path)["snapshots"]
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as data:

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 from torchvision.transforms import v2
 
-from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, train_command
+from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths, train_command
 from .config import VARIANTS
 from .fastpath import fast_path
 
@@ -45,7 +45,7 @@ def load_photo(path) -> Image.Image:
                 img.seek(0)  # animated GIF/WebP: the first frame
                 img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decode big photos at reduced scale
                 img.load()
-                photo = flatten(ImageOps.exif_transpose(img))
+                photo = to_rgb(ImageOps.exif_transpose(img))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(too_many_pixels("more pixels than any photo")) from None
     except UnidentifiedImageError:
@@ -69,7 +69,7 @@ def too_many_pixels(what: str) -> str:
             "perhaps a decompression bomb. Please upload a smaller image.")
 
 
-def flatten(img: Image.Image) -> Image.Image:
+def to_rgb(img: Image.Image) -> Image.Image:
     """RGB from any mode: palette, CMYK, 16-bit grey, alpha composited on white."""
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
@@ -133,7 +133,7 @@ class Models:
         self.errors: dict[str, str] = {}
         for name in VARIANTS:
             try:
-                self.loaded[name] = load_variant(Path(checkpoint_dir) / f"{name}.safetensors")
+                self.loaded[name] = load_variant(paths(checkpoint_dir, name)["weights"])
             except CheckpointError as err:
                 command = train_command(name)
                 self.errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"

@@ -29,9 +29,6 @@ def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
 def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list[dict]:
     """Batch-1 latency of a regular and a DSC SegNet (eval-mode, unoptimised) per input size,
     each through the app's fast path prepared for that size, beside their mult-add ratio."""
-    from .cost import segnet_cost
-    from .inference import predict_logits
-
     rows = []
     for size in sizes:
         x = torch.rand(1, 3, size, size)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from torchinfo import summary
 
 from ..config import BLOCK_NAMES, VARIANTS
 from ..cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
 from ..inference import Models
+from ..layers import build_stack
+from ..models import create_model
 from ..timing import latency_by_size, scaling_markdown
 from .charts import scaling_figure, segnet_figure, stack_figures
 
@@ -68,11 +71,6 @@ def cost_view(size, kernel, channels, layers, dsc_blocks) -> CostView:
 
 def crosscheck(size, kernel, channels, layers, dsc_blocks) -> str:
     """Build the same layers in PyTorch and let torchinfo count them: the numbers must agree."""
-    from torchinfo import summary  # imported here: the calculator itself needs no torch
-
-    from ..layers import build_stack
-    from ..models import create_model
-
     size, kernel, channels, layers = int(size), int(kernel), int(channels), int(layers)
     table = stack_cost(size, kernel, channels, layers)
     lines = ["| what | analytic params | torchinfo params | analytic mult-adds | torchinfo mult-adds | agree |",

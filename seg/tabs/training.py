@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import CHECKPOINT_DIR, load_snapshots
+from ..checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from ..config import VARIANTS
 from ..data import decode_files, default_data_root, normalise_root
 from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
@@ -29,10 +29,10 @@ class TrainingRecord:
     def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None):
         self.metas, self.snapshots, self.samples = {}, {}, {}
         for name in VARIANTS:
-            meta_path = Path(checkpoint_dir) / f"{name}.json"
+            files = paths(checkpoint_dir, name)
             try:
-                meta = json.loads(meta_path.read_text())
-                weights = meta_path.with_suffix(".safetensors")
+                meta = json.loads(files["meta"].read_text())
+                weights = files["weights"]
                 snapshots, samples = load_snapshots(weights), load_snapshots(weights, "sample")
             except (OSError, ValueError, KeyError):
                 continue  # the Segment tab names missing files; here they simply do not plot
