@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def load_photo(path) -> Image.Image:
     if path is None:
         raise PhotoError("Please upload a photo of a cat or dog first.")
     path = Path(path)
+    if not path.exists():  # the app's cache deletes uploads after SEG_CACHE_TTL seconds
+        raise PhotoError("That upload has expired: please upload the photo again.")
     if not path.is_file() or path.stat().st_size == 0:
         raise PhotoError("The file is empty: please upload a photo (JPEG, PNG, WebP, GIF, …).")
     try:
@@ -126,17 +129,33 @@ class Loaded:
 
 class Models:
     """The shipped variants, loaded once at start-up; a broken checkpoint never stops the app,
-    it is named in `errors` with the command that re-creates it."""
+    it is named in `errors` with the command that re-creates it.
+
+    All model work (loading, warm-up, every run) happens on one long-lived thread, `run()`'s:
+    each new calling thread would otherwise bring its own OpenMP team, which competes with the
+    idle-spinning team of the thread that warmed the models up, and the ms shown would be
+    partly thread contention. An exception in one run is raised to its caller; the thread lives on.
+    """
+
+    THREAD_NAME = "inference"
 
     def __init__(self, checkpoint_dir=CHECKPOINT_DIR):
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=self.THREAD_NAME)
         self.loaded: dict[str, Loaded] = {}
         self.errors: dict[str, str] = {}
         for name in VARIANTS:
             try:
-                self.loaded[name] = load_variant(paths(checkpoint_dir, name)["weights"])
+                self.loaded[name] = self.run(load_variant, paths(checkpoint_dir, name)["weights"])
             except CheckpointError as err:
                 command = train_command(name)
                 self.errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
+
+    def run(self, fn, *args):
+        """fn(*args) on the inference thread; its result, or its exception, here."""
+        return self._worker.submit(fn, *args).result()
+
+    def segment(self, photo: Image.Image) -> dict:
+        return self.run(segment_photo, photo, self.loaded)
 
 
 def load_variant(weights_path) -> Loaded:

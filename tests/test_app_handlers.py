@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from gradio import Error as GradioError
@@ -11,7 +13,6 @@ import torch
 
 from seg.inference import COLOURS, Models, blend
 from seg.tabs import cost as calculator
-from seg.tabs import segment
 from seg.tabs.segment import SegmentTab
 
 SEED_STACK_PARAMS = ["73,728", "294,912", "1,179,648", "4,718,592"]
@@ -63,7 +64,7 @@ def test_reported_numbers_are_the_model_runs_own(demo, photo_path, monkeypatch):
     """The ms shown are what the model call measured; the agreement is of the masks it gave."""
     pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
     half[:, :32] = 0
-    monkeypatch.setattr(segment, "segment_photo", lambda photo, loaded: {
+    monkeypatch.setattr(demo.models, "segment", lambda photo: {
         "segnet_regular": {"mask": pet, "ms": 12.5}, "segnet_dsc": {"mask": half, "ms": 4.0}})
     result = demo.segment(str(photo_path), 0.5)
     assert [m["ms"] for m in result.summary["models"].values()] == [12.5, 4.0]
@@ -83,7 +84,7 @@ def test_big_photos_are_shown_small_but_masks_keep_the_photo_size(demo, tmp_path
 
 def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, monkeypatch):
     state = demo.segment(str(photo_path), 0.5).state
-    monkeypatch.setattr(segment, "segment_photo", lambda *a: pytest.fail("models ran again"))
+    monkeypatch.setattr(demo.models, "segment", lambda *a: pytest.fail("models ran again"))
     opaque, _ = demo.reblend(state, 1.0)
     painted = np.asarray(Image.open(opaque))
     expected = COLOURS[state["masks"]["segnet_regular"]]
@@ -93,6 +94,11 @@ def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, mo
 def test_no_image_asks_for_one(demo):
     with pytest.raises(GradioError, match="upload a photo"):
         demo.segment(None, 0.5)
+
+
+def test_an_upload_deleted_before_its_turn_says_it_expired(demo, tmp_path):
+    with pytest.raises(GradioError, match="That upload has expired: please upload the photo again"):
+        demo.segment(str(tmp_path / "gone.jpg"), 0.5)
 
 
 def test_unreadable_file_says_it_is_not_an_image(demo, tmp_path):
@@ -144,3 +150,32 @@ def test_measure_scaling_times_both_models_at_four_sizes(models):
     regular, dsc = (segnet_cost(k, 256, base_channels=4)["totals"]["mult_adds"] for k in ("regular", "dsc"))
     assert theory.y[2] == pytest.approx(regular / dsc)
     assert table.count("\n") == 5
+
+
+def test_every_model_run_happens_on_the_inference_thread_whoever_asks(demo, photo_path):
+    ran_on = []
+    models = [m for entry in demo.models.loaded.values() for m in (entry.model, entry.eager)]
+    # eager: the scaling button builds its fast paths from these (deep copies keep the hook)
+    hooks = [m.register_forward_pre_hook(lambda m, i: ran_on.append(threading.current_thread().name)) for m in models]
+    try:
+        callers = [threading.Thread(target=demo.segment, args=(str(photo_path), 0.5)) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(60)
+        calculator.measure_scaling(demo.models)  # the cost tab's timings too
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(ran_on) > 3 * 2  # both models per request, then the scaling runs
+    assert len(set(ran_on)) == 1 and ran_on[0].startswith(Models.THREAD_NAME), set(ran_on)
+
+
+def test_a_failed_model_run_is_reported_and_the_next_request_works(tiny_checkpoints, photo_path):
+    tab = SegmentTab(Models(tiny_checkpoints))
+    model = tab.models.loaded["segnet_dsc"].model
+    failing = model.register_forward_pre_hook(lambda m, i: (_ for _ in ()).throw(RuntimeError("out of memory")))
+    with pytest.raises(GradioError, match=r"could not run on this photo \(out of memory\)"):
+        tab.segment(str(photo_path), 0.5)
+    failing.remove()
+    assert set(tab.segment(str(photo_path), 0.5).summary["models"]) == {"segnet_regular", "segnet_dsc"}

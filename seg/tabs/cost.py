@@ -97,7 +97,7 @@ def measure_scaling(models: Models):
     """Time both loaded models at 64-512 px on this machine: the curve behind the ratio."""
     if models.errors:
         raise gr.Error(" ".join(models.errors.values()))
-    rows = latency_by_size(*(models.loaded[n].eager for n in VARIANTS))
+    rows = models.run(latency_by_size, *(models.loaded[n].eager for n in VARIANTS))
     return scaling_figure(rows), scaling_markdown(rows)
 
 

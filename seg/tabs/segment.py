@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..config import VARIANTS
 from ..cost import human
-from ..inference import SAMPLE_PHOTO, Models, PhotoError, blend, load_photo, mask_png, segment_photo, upsample_mask
+from ..inference import SAMPLE_PHOTO, Models, PhotoError, blend, load_photo, mask_png, upsample_mask
 from ..metrics import mask_agreement
 from .common import TITLES, gpu, legend_html
 
@@ -111,7 +111,10 @@ class SegmentTab:
         if self.models.errors:
             raise gr.Error(" ".join(self.models.errors.values()))
         start = time.perf_counter()
-        results = segment_photo(photo, self.models.loaded)
+        try:
+            results = self.models.segment(photo)
+        except RuntimeError as err:  # a failed run is this request's; the next one runs afresh
+            raise gr.Error(f"The models could not run on this photo ({err}). Please try again.") from None
         folder, shown = self.outputs.new(), display_copy(photo)
         masks_shown = {n: upsample_mask(results[n]["mask"], shown.size) for n in VARIANTS}
         # PNG encoding is most of a request's time and PIL releases the GIL while it
