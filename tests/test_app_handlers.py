@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio import Error as GradioError
@@ -13,6 +14,7 @@ import torch
 
 from seg.inference import COLOURS, Models, blend
 from seg.tabs import cost as calculator
+from seg.tabs import segment
 from seg.tabs.segment import SegmentTab
 
 SEED_STACK_PARAMS = ["73,728", "294,912", "1,179,648", "4,718,592"]
@@ -89,6 +91,22 @@ def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, mo
     painted = np.asarray(Image.open(opaque))
     expected = COLOURS[state["masks"]["segnet_regular"]]
     assert np.array_equal(painted, expected)
+
+
+def test_compare_shows_both_overlays_and_paints_exactly_the_disagreeing_pixels(demo, photo_path, monkeypatch):
+    pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
+    half[:, :32] = 0
+    monkeypatch.setattr(demo.models, "segment", lambda photo: {
+        "segnet_regular": {"mask": pet, "ms": 1.0}, "segnet_dsc": {"mask": half, "ms": 1.0}})
+    result = demo.segment(str(photo_path), 0.5)
+    pair, disagreement, caption = demo.compare(result.state, *result.overlays.values())
+    assert pair == tuple(result.overlays.values())
+    painted = np.asarray(Image.open(disagreement))
+    differ = np.all(painted == segment.DISAGREE, axis=-1)
+    assert np.array_equal(differ, result.state["masks"]["segnet_regular"] != result.state["masks"]["segnet_dsc"])
+    assert differ[:, 65:].all() and not differ[:, :65].any()
+    assert "50.0% of the pixels" in caption
+    assert demo.compare(None, None, None) == (gr.skip(),) * 3  # nothing segmented yet: nothing changes
 
 
 def test_no_image_asks_for_one(demo):

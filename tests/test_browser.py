@@ -43,9 +43,14 @@ def test_upload_shows_both_overlays(page):
     photo = ROOT / "seg" / "assets" / "chelsea.png"  # CC0: the one photo the README may show
     page.locator("input[type=file]").first.set_input_files(str(photo))
     for name in ("segnet_regular", "segnet_dsc"):
-        page.locator(f"img[src*='{name}-overlay']").wait_for(state="visible")
+        page.locator(f"img[src*='{name}-overlay']").first.wait_for(state="visible")
     page.get_by_text("Agreement of the two masks").wait_for()
     assert page.get_by_text("inference (this photo)").is_visible()
+    page.get_by_text("Where the masks disagree").wait_for()  # the chained compare view
+    page.locator("img[src*='disagreement']").wait_for(state="visible")
+    slider = page.get_by_test_id("imageslider-image")
+    assert sorted(slider.nth(i).get_attribute("src").rsplit("/", 1)[1] for i in range(slider.count())) == [
+        "segnet_dsc-overlay.png", "segnet_regular-overlay.png"]
     shot(page, "segment")
 
 
@@ -54,7 +59,7 @@ def test_the_sample_cat_example_segments(page):
     page.get_by_role("button", name="Segment with both models").wait_for()
     page.locator(".gallery button, button.gallery-item, [data-testid='examples'] button").first.click()
     for name in ("segnet_regular", "segnet_dsc"):
-        page.locator(f"img[src*='{name}-overlay']").wait_for(state="visible")
+        page.locator(f"img[src*='{name}-overlay']").first.wait_for(state="visible")
 
 
 def test_moving_a_cost_slider_redraws_the_chart(page):

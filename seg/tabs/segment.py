@@ -22,6 +22,7 @@ from ..metrics import mask_agreement
 from .common import TITLES, gpu, legend_html
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
+DIM, DISAGREE, DISAGREE_NAME = 0.35, (255, 0, 255), "magenta"  # the disagreement map's photo and paint
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
 
 
@@ -144,6 +145,20 @@ class SegmentTab:
         jobs = [(blend(photo, state["masks"][n], opacity), folder / f"{n}-overlay.png") for n in VARIANTS]
         return tuple(WRITERS.map(lambda job: save_png(*job), jobs))
 
+    def compare(self, state, overlay_reg, overlay_dsc):
+        """One view of both results: the two overlays under a slider, and where the masks differ
+        (the photo dimmed, disagreeing pixels painted). Built from the kept masks: no model run."""
+        if not state:
+            return gr.skip(), gr.skip(), gr.skip()
+        photo, (a, b) = state["photo"], (state["masks"][n] for n in VARIANTS)
+        differ = a != b
+        shown = (photo * DIM).round().astype(np.uint8)
+        shown[differ] = DISAGREE
+        path = save_png(Image.fromarray(shown), self.outputs.new() / "disagreement.png")
+        caption = (f"**Where the masks disagree** ({DISAGREE_NAME}): {differ.mean():.1%} of the pixels. "
+                   "Drag the slider over the photo: left {}, right {}.".format(*(TITLES[n] for n in VARIANTS)))
+        return (overlay_reg, overlay_dsc), path, caption
+
     def render(self):
         gr.Markdown(self.status_markdown(), visible=bool(self.models.errors))
         with gr.Row():
@@ -157,6 +172,10 @@ class SegmentTab:
             overlays = [gr.Image(label=TITLES[n], format="png", type="filepath", interactive=False) for n in VARIANTS]
         stats = gr.Markdown()
         with gr.Row():
+            slider = gr.ImageSlider(label="Regular ⟷ DSC on the same photo", type="filepath", interactive=False)
+            disagreement = gr.Image(label="Where they disagree", type="filepath", format="png", interactive=False)
+        compare_caption = gr.Markdown()
+        with gr.Row():
             masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG, photo size; pixel value = class)")
                      for n in VARIANTS]
         with gr.Accordion("Raw result (what /segment returns)", open=False):
@@ -164,10 +183,12 @@ class SegmentTab:
         state = gr.State()
         outputs = [*overlays, *masks, stats, result, state]
         segment = gpu(self.segment_outputs)
+        compared = dict(fn=self.compare, inputs=[state, *overlays], outputs=[slider, disagreement, compare_caption],
+                        api_visibility="private", show_progress="hidden")  # /segment itself stays as it was
         gr.on([run.click, photo.upload], segment, [photo, opacity], outputs, api_name="segment",
-              concurrency_limit=1, concurrency_id="models")  # one model run at a time: timings stay honest
+              concurrency_limit=1, concurrency_id="models").then(**compared)  # one model run at a time
         opacity.change(self.reblend, [state, opacity], overlays, trigger_mode="always_last",
-                       api_visibility="private", show_progress="hidden")
+                       api_visibility="private", show_progress="hidden").then(**compared)
         gr.Examples([[str(SAMPLE_PHOTO)]], [photo], outputs, fn=segment, cache_examples=not self.models.errors,
                     cache_mode="lazy", label="Try the sample cat")
 
