@@ -95,7 +95,7 @@ class SegmentTab:
 
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
-        self.outputs = OutputDir(output_ttl_s)
+        self.output_dir = OutputDir(output_ttl_s)
 
     def status_markdown(self) -> str:
         if not self.models.errors:
@@ -116,7 +116,7 @@ class SegmentTab:
             results = self.models.segment(photo)
         except RuntimeError as err:  # a failed run is this request's; the next one runs afresh
             raise gr.Error(f"The models could not run on this photo ({err}). Please try again.") from None
-        folder, shown = self.outputs.new(), display_copy(photo)
+        folder, shown = self.output_dir.new(), display_copy(photo)
         masks_shown = {n: upsample_mask(results[n]["mask"], shown.size) for n in VARIANTS}
         # PNG encoding is most of a request's time and PIL releases the GIL while it
         # encodes: the four files are written in parallel.
@@ -141,7 +141,7 @@ class SegmentTab:
         """New overlays at another opacity from the kept masks, without running the models."""
         if not state:
             return gr.skip(), gr.skip()
-        folder, photo = self.outputs.new(), Image.fromarray(state["photo"])
+        folder, photo = self.output_dir.new(), Image.fromarray(state["photo"])
         jobs = [(blend(photo, state["masks"][n], opacity), folder / f"{n}-overlay.png") for n in VARIANTS]
         return tuple(WRITERS.map(lambda job: save_png(*job), jobs))
 
@@ -154,7 +154,7 @@ class SegmentTab:
         differ = a != b
         shown = (photo * DIM).round().astype(np.uint8)
         shown[differ] = DISAGREE
-        path = save_png(Image.fromarray(shown), self.outputs.new() / "disagreement.png")
+        path = save_png(Image.fromarray(shown), self.output_dir.new() / "disagreement.png")
         caption = (f"**Where the masks disagree** ({DISAGREE_NAME}): {differ.mean():.1%} of the pixels. "
                    "Drag the slider over the photo: left {}, right {}.".format(*(TITLES[n] for n in VARIANTS)))
         return (overlay_reg, overlay_dsc), path, caption
