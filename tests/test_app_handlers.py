@@ -62,12 +62,17 @@ def test_segment_returns_overlays_and_full_size_masks(demo, photo_path):
                                 result.summary, result.state)  # the order /segment answers in
 
 
-def test_reported_numbers_are_the_model_runs_own(demo, photo_path, monkeypatch):
-    """The ms shown are what the model call measured; the agreement is of the masks it gave."""
+def with_known_runs(demo, monkeypatch, ms=(12.5, 4.0)):
+    """Model runs with known answers: regular says all pet, DSC pet on the left half only."""
     pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
     half[:, :32] = 0
     monkeypatch.setattr(demo.models, "segment", lambda photo: {
-        "segnet_regular": {"mask": pet, "ms": 12.5}, "segnet_dsc": {"mask": half, "ms": 4.0}})
+        "segnet_regular": {"mask": pet, "ms": ms[0]}, "segnet_dsc": {"mask": half, "ms": ms[1]}})
+
+
+def test_reported_numbers_are_the_model_runs_own(demo, photo_path, monkeypatch):
+    """The ms shown are what the model call measured; the agreement is of the masks it gave."""
+    with_known_runs(demo, monkeypatch)
     result = demo.segment(str(photo_path), 0.5)
     assert [m["ms"] for m in result.summary["models"].values()] == [12.5, 4.0]
     assert "| 12.5 ms | 4.0 ms | 3.1× |" in result.stats
@@ -94,10 +99,7 @@ def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, mo
 
 
 def test_compare_shows_both_overlays_and_paints_exactly_the_disagreeing_pixels(demo, photo_path, monkeypatch):
-    pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
-    half[:, :32] = 0
-    monkeypatch.setattr(demo.models, "segment", lambda photo: {
-        "segnet_regular": {"mask": pet, "ms": 1.0}, "segnet_dsc": {"mask": half, "ms": 1.0}})
+    with_known_runs(demo, monkeypatch)
     result = demo.segment(str(photo_path), 0.5)
     pair, disagreement, caption = demo.compare(result.state, *result.overlays.values())
     assert pair == tuple(result.overlays.values())
