@@ -72,7 +72,7 @@ def test_training_saw_trainval_only(data_root):
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_app_fast_path_gives_the_eager_answer(name, test_sample):
-    """Equal up to float rounding; see seg.speed.fast_path for why not bit for bit."""
+    """Equal up to float rounding; see seg.fastpath.fast_path for why not bit for bit."""
     model, _ = shipped(name)
     fast = fast_path(model)
     flipped = 0
