@@ -88,7 +88,7 @@ def load_checkpoint(weights_path):
     if not weights_path.exists():
         name = weights_path.stem
         raise CheckpointError(f"{weights_path}: missing; create it with `{train_command(name)}`")
-    meta = read_meta(weights_path)
+    meta, meta_path = read_meta(weights_path), siblings(weights_path)["meta"]
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -96,7 +96,7 @@ def load_checkpoint(weights_path):
     try:
         model = SegNet(SegNetConfig.from_meta(meta))
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{siblings(weights_path)['meta']}: bad metadata ({err})") from None
+        raise CheckpointError(f"{meta_path}: bad metadata ({err})") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -108,7 +108,7 @@ def load_checkpoint(weights_path):
     params = sum(p.numel() for p in model.parameters())
     if meta.get("params") != params:
         raise CheckpointError(
-            f"{siblings(weights_path)['meta']}: says {meta.get('params')} parameters, "
+            f"{meta_path}: says {meta.get('params')} parameters, "
             f"the weights have {params}"
         )
     return model.eval(), meta

@@ -105,8 +105,7 @@ class SegNetConfig:
 
     @classmethod
     def from_meta(cls, meta: dict) -> "SegNetConfig":
-        kinds = meta["kinds"]
-        return cls(kinds=[kinds[b] for b in BLOCK_NAMES] if isinstance(kinds, dict) else kinds,
+        return cls(kinds=[meta["kinds"][b] for b in BLOCK_NAMES],
                    kernel_size=meta["kernel_size"], base_channels=meta["base_channels"],
                    num_classes=meta["num_classes"])
 

@@ -21,6 +21,7 @@ from .data import DataNotFoundError, PetTensors, default_data_root, load_cached_
 from .metrics import confusion_matrix, metrics_from_confusion
 from .training import DEFAULT_CACHE, pick_device
 
+
 class Scores(NamedTuple):
     confmat: torch.Tensor  # summed over the images: rows true class, columns predicted
     loss: float  # mean cross-entropy per pixel

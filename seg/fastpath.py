@@ -22,8 +22,8 @@ def fast_path(model: nn.Module, input_size: int = 128) -> nn.Module:
     The same function up to float rounding (block outputs agree with eager NCHW to ~1e-5);
     bench.py times each step. Not bit-identical to eager: SegNet's MaxPool picks the larger
     of near-equal values and MaxUnpool puts it back there, so a last-bit difference can move
-    an activation by a pixel and a few mask pixels flip (27 of 1.57M on 96 real test images,
-    all in the regular model). tests/test_shipped.py checks both statements on real test images.
+    an activation by a pixel and a few mask pixels flip (bench.py's "App path vs eager" line counts
+    them on 96 real test images). tests/test_shipped.py checks both statements on real test images.
     """
     model = fold_batchnorm(model).to(memory_format=torch.channels_last)
     if hasattr(torch.ops.mkldnn, "_convolution_pointwise") and torch.backends.mkldnn.is_available():
