@@ -14,6 +14,7 @@ import gradio as gr
 
 from seg.inference import Models
 from seg.tabs import cost, segment, training
+from seg.uploads import CacheSweeper
 
 HERE = Path(__file__).resolve().parent
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))
@@ -22,10 +23,10 @@ CACHE_TTL_S = int(os.environ.get("SEG_CACHE_TTL", 1800))  # uploads and outputs 
 ABOUT = (HERE / "seg" / "assets" / "about.md").read_text()
 
 
-def build(checkpoint_dir=None) -> gr.Blocks:
+def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
     checkpoint_dir = checkpoint_dir or os.environ.get("SEG_CHECKPOINT_DIR") or HERE / "checkpoints"
-    models = Models(checkpoint_dir)
-    with gr.Blocks(title="Regular vs depthwise-separable SegNet", delete_cache=(max(1, CACHE_TTL_S // 3), CACHE_TTL_S)) as app:
+    models = models or Models(checkpoint_dir)
+    with gr.Blocks(title="Regular vs depthwise-separable SegNet") as app:
         gr.Markdown("# Regular vs depthwise-separable convolutions, in one SegNet")
         with gr.Tab("Segment"):
             segment.SegmentTab(models, CACHE_TTL_S).render()
@@ -35,7 +36,10 @@ def build(checkpoint_dir=None) -> gr.Blocks:
             training.render(training.TrainingRecord(checkpoint_dir))
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
-    return app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    # Not Gradio's delete_cache: that one deletes uploads of requests still waiting in the queue.
+    app.sweeper = CacheSweeper(app, CACHE_TTL_S).start()
+    return app
 
 
 if __name__ == "__main__":
