@@ -5,9 +5,11 @@ Used by the app and by bench.py, so what the benchmark times is what the app run
 
 from __future__ import annotations
 
+import copy
+import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,12 +121,40 @@ def mask_png(mask: np.ndarray, path) -> Path:
     return Path(path)
 
 
+def inference_device(cuda_available: bool | None = None) -> torch.device:
+    """CUDA where there is a GPU (a local one, or ZeroGPU's inside `spaces.GPU`), else the CPU.
+    SEG_DEVICE (cpu, cuda, cuda:1) overrides."""
+    if os.environ.get("SEG_DEVICE"):
+        return torch.device(os.environ["SEG_DEVICE"])
+    available = torch.cuda.is_available() if cuda_available is None else cuda_available
+    return torch.device("cuda" if available else "cpu")
+
+
+def on_zero_gpu() -> bool:
+    """Hugging Face ZeroGPU: CUDA may not run in the main process, only inside `spaces.GPU` calls."""
+    return bool(os.environ.get("SPACES_ZERO_GPU"))
+
+
+def prepare(model: nn.Module, size: int, device: torch.device) -> nn.Module:
+    """The CPU's fast path (BN folded, oneDNN-packed convs); on a GPU the eager fp32 model, so both
+    devices give the eager model's masks (no AMP: it would change them). A copy: `model` stays."""
+    if device.type == "cpu":
+        return fast_path(model, size)
+    return copy.deepcopy(model).to(device).eval()
+
+
+def synchronizer(device: torch.device):
+    """What makes a timing honest on this device: CUDA runs asynchronously, so wait for it."""
+    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
 @dataclass
 class Loaded:
     name: str
-    model: nn.Module  # the fast path, prepared for meta["input_size"]
-    eager: nn.Module  # as trained, for fast paths at other sizes
+    model: nn.Module  # the fast path on CPU (prepared for meta["input_size"]), eager on a GPU
+    eager: nn.Module  # as trained, on the CPU, for fast paths at other sizes
     meta: dict
+    device: torch.device
 
 
 class Models:
@@ -135,44 +165,63 @@ class Models:
     each new calling thread would otherwise bring its own OpenMP team, which competes with the
     idle-spinning team of the thread that warmed the models up, and the ms shown would be
     partly thread contention. An exception in one run is raised to its caller; the thread lives on.
+    In a forked child (ZeroGPU runs `spaces.GPU` functions in one) that thread did not come
+    along: there the work runs in the calling thread, the child's only one.
     """
 
     THREAD_NAME = "inference"
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR):
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, device: torch.device | None = None):
+        self.device = device or inference_device()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix=self.THREAD_NAME)
+        self._owner_pid = os.getpid()
         self.loaded: dict[str, Loaded] = {}
         self.errors: dict[str, str] = {}
         for name in VARIANTS:
             try:
-                self.loaded[name] = self.run(load_variant, paths(checkpoint_dir, name)["weights"])
+                self.loaded[name] = self.run(load_variant, paths(checkpoint_dir, name)["weights"], self.device)
             except CheckpointError as err:
                 command = train_command(name)
                 self.errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
 
+    def submit(self, fn, *args) -> Future:
+        """fn(*args) on the inference thread; the caller may do other work until `.result()`."""
+        if os.getpid() == self._owner_pid:
+            return self._worker.submit(fn, *args)
+        done = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as err:  # raised at .result(), as from the thread
+            done.set_exception(err)
+        return done
+
     def run(self, fn, *args):
         """fn(*args) on the inference thread; its result, or its exception, here."""
-        return self._worker.submit(fn, *args).result()
+        return self.submit(fn, *args).result()
 
     def segment(self, photo: Image.Image) -> dict:
         return self.run(segment_photo, photo, self.loaded)
 
 
-def load_variant(weights_path) -> Loaded:
+def load_variant(weights_path, device: torch.device = torch.device("cpu")) -> Loaded:
     model, meta = load_checkpoint(weights_path)
     size = meta["input_size"]
-    fast = fast_path(model, size)
-    predict_logits(fast, torch.zeros(1, 3, size, size))  # warm-up: the first call pays oneDNN's set-up
-    return Loaded(meta["model"], fast, model, meta)
+    ready = prepare(model, size, device)
+    if not (device.type == "cuda" and on_zero_gpu()):  # ZeroGPU: no CUDA work outside spaces.GPU
+        predict_logits(ready, torch.zeros(1, 3, size, size, device=device))  # the first call pays the set-up
+    return Loaded(meta["model"], ready, model, meta, device)
 
 
 def segment_photo(photo: Image.Image, loaded: dict) -> dict:
     """Per model: its class mask at the model's input size, and the milliseconds it took."""
     results = {}
     for name, entry in loaded.items():
-        x = to_input(photo, entry.meta["input_size"])
+        x = to_input(photo, entry.meta["input_size"]).to(entry.device)
+        sync = synchronizer(entry.device)
+        sync()
         start = time.perf_counter()
         logits = predict_logits(entry.model, x)
+        sync()
         ms = (time.perf_counter() - start) * 1000
-        results[name] = {"mask": logits[0].argmax(0).to(torch.uint8), "ms": ms}
+        results[name] = {"mask": logits[0].argmax(0).to(torch.uint8).cpu(), "ms": ms}
     return results

@@ -49,3 +49,20 @@ def scaling_markdown(rows) -> str:
     lines += [f"| {r['size']}×{r['size']} | {r['regular_ms']:.1f} | {r['dsc_ms']:.1f} | "
               f"{r['latency_ratio']:.2f}× | {r['mult_adds_ratio']:.2f}× |" for r in rows]
     return "\n".join(lines)
+
+
+class Stopwatch:
+    """Named, consecutive laps of one request in ms: the app's summary carries them and bench.py
+    publishes their medians, so the breakdown is of the path users meet."""
+
+    def __init__(self):
+        self.started = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self.last) * 1000, 1)
+        self.last = now
+
+    def total_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)

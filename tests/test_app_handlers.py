@@ -50,7 +50,7 @@ def test_blend_paints_legend_colours_at_the_given_opacity():
 def test_segment_returns_overlays_and_full_size_masks(demo, photo_path):
     result = demo.segment(str(photo_path), 0.5)
     for overlay in result.overlays.values():
-        assert Image.open(overlay).size == (130, 90) and Image.open(overlay).format == "PNG"
+        assert Image.open(overlay).size == (130, 90) and Image.open(overlay).format == "JPEG"
     for mask in result.masks.values():
         img = Image.open(mask)
         assert img.size == (130, 90) and img.mode == "P"
@@ -89,13 +89,15 @@ def test_big_photos_are_shown_small_but_masks_keep_the_photo_size(demo, tmp_path
     assert Image.open(result.masks["segnet_regular"]).size == (2000, 1500)
 
 
-def test_reblend_uses_the_kept_masks_without_running_models(demo, photo_path, monkeypatch):
-    state = demo.segment(str(photo_path), 0.5).state
+def test_reblend_uses_the_kept_masks_without_running_models(demo, monkeypatch):
+    stripes = (np.arange(80)[None, :] // 16 % 3).repeat(60, axis=0).astype(np.uint8)  # classes 0 1 2 0 1
+    state = {"photo": np.zeros((60, 80, 3), np.uint8),
+             "masks": {"segnet_regular": stripes, "segnet_dsc": np.full_like(stripes, 1)}}
     monkeypatch.setattr(demo.models, "segment", lambda *a: pytest.fail("models ran again"))
-    opaque, _ = demo.reblend(state, 1.0)
-    painted = np.asarray(Image.open(opaque))
-    expected = COLOURS[state["masks"]["segnet_regular"]]
-    assert np.array_equal(painted, expected)
+    for path, mask in zip(demo.reblend(state, 1.0), state["masks"].values()):
+        painted = np.asarray(Image.open(path)).astype(int)
+        # A JPEG for display: the legend colours, off by a few levels next to the stripes' edges.
+        assert (np.abs(painted - COLOURS[mask].astype(int)).max(axis=-1) <= 32).mean() > 0.97
 
 
 def test_compare_shows_both_overlays_and_paints_exactly_the_disagreeing_pixels(demo, photo_path, monkeypatch):
