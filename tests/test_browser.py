@@ -50,7 +50,7 @@ def test_upload_shows_both_overlays(page):
     page.locator("img[src*='disagreement']").wait_for(state="visible")
     slider = page.get_by_test_id("imageslider-image")
     assert sorted(slider.nth(i).get_attribute("src").rsplit("/", 1)[1] for i in range(slider.count())) == [
-        "segnet_dsc-overlay.png", "segnet_regular-overlay.png"]
+        "segnet_dsc-overlay.jpg", "segnet_regular-overlay.jpg"]
     shot(page, "segment")
 
 
