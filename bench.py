@@ -12,10 +12,6 @@ import copy
 import json
 import platform
 import statistics
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import torch
 
@@ -29,9 +25,8 @@ from seg.models import create_model
 from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.timing import interleaved, latency_by_size, scaling_markdown
 from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
-
-PHOTO = Path(__file__).resolve().parent.parent / "shared" / "photos" / "dog1.jpg"
-
+from tools.bench_serving import bench_app
+from tools.bench_serving import markdown as serving_markdown
 
 def stats(seconds, scale=1000.0) -> dict:
     return {"median": statistics.median(seconds) * scale, "min": min(seconds) * scale, "max": max(seconds) * scale}
@@ -161,38 +156,6 @@ def bench_calculator(reps=50):
     return {k: stats(v) for k, v in times.items()}
 
 
-def bench_app(requests=10):
-    from gradio_client import Client, handle_file
-    from PIL import Image
-
-    from tools.launch import running_app
-
-    photo = Path(tempfile.mkdtemp()) / "photo-1280.jpg"
-    Image.open(PHOTO).convert("RGB").resize((1280, 1280)).save(photo, quality=92)
-    def timed_request(_=None):
-        start = time.perf_counter()
-        summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
-        return time.perf_counter() - start, summary["server_ms"] / 1000
-
-    with running_app() as (url, proc, startup_s):
-        client = Client(url, verbose=False)
-        sequential = [timed_request() for _ in range(requests + 1)][1:]  # the first warms the cache dirs
-        with ThreadPoolExecutor(20) as pool:  # 20 people at once: the queue serves them in turn
-            concurrent = sorted(t for t, _ in pool.map(timed_request, range(20), timeout=600))
-        peak_rss = peak_rss_mb(proc.pid)
-    return {"start_to_ready_s": startup_s, "server": stats([s for _, s in sequential]),
-            "round_trip": stats([t for t, _ in sequential]),
-            "concurrent_20": {"p50_s": statistics.median(concurrent), "p95_s": concurrent[18], "max_s": concurrent[-1]},
-            "server_peak_rss_mb": peak_rss}
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def bench_scaling(reps):
     models = [trained_or_fresh(name) for name in VARIANTS]
     return {row["size"]: row for row in latency_by_size(*models, reps=reps)}
@@ -226,12 +189,7 @@ def markdown(result) -> str:
     out += ["", "| cost calculator | median ms | min–max |", "|---|---:|---:|"]
     out += [f"| {k} | {v['median']:.2f} | {v['min']:.2f}–{v['max']:.2f} |" for k, v in result["calculator"].items()]
     if "app" in result:
-        a = result["app"]
-        out += ["", f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on a 1280×1280 photo, both models: "
-                f"server p50 {a['server']['median']:.0f} ms ({a['server']['min']:.0f}–{a['server']['max']:.0f}), "
-                f"round trip p50 {a['round_trip']['median']:.0f} ms.",
-                f"20 concurrent requests (1280×1280): p50 {a['concurrent_20']['p50_s']:.2f} s, "
-                f"p95 {a['concurrent_20']['p95_s']:.2f} s; server peak RSS {a['server_peak_rss_mb']:.0f} MB."]
+        out += ["", serving_markdown(result["app"])]
     out += ["", scaling_markdown(result["scaling"].values())]
     return "\n".join(out)
 

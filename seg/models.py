@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import BLOCK_NAMES, MIN_SIZE, SegNetConfig, segnet_layout, variant_config
+from .config import MIN_SIZE, SegNetConfig, segnet_layout, variant_config
 from .layers import ConvBNReLU, create_conv2d
 
 

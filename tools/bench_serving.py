@@ -1,0 +1,131 @@
+"""bench.py's serving section: the app as users meet it, next to direct calls of the same path.
+
+One 1280×1280 photo from ../shared/photos; the direct calls run in this process first, then
+`python app.py` is launched and driven through gradio_client (one request at a time, then 20
+at once), its threads and memory read from /proc.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+from seg.checkpoint import CHECKPOINT_DIR
+from seg.config import VARIANTS
+from seg.inference import Models, load_photo, segment_photo
+
+PHOTO = Path(__file__).resolve().parents[2] / "shared" / "photos" / "dog1.jpg"
+SIZE = 1280
+
+
+def stats(values) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def bench_photo() -> Path:
+    path = Path(tempfile.mkdtemp()) / f"photo-{SIZE}.jpg"
+    Image.open(PHOTO).convert("RGB").resize((SIZE, SIZE)).save(path, quality=92)
+    return path
+
+
+def direct_model_ms(photo: Path, reps: int) -> dict:
+    """Each model's ms through the app's code path (`segment_photo`), called from this thread."""
+    models, image = Models(CHECKPOINT_DIR), load_photo(photo)
+    segment_photo(image, models.loaded)  # warm-up on this thread
+    runs = [segment_photo(image, models.loaded) for _ in range(reps)]
+    return {n: stats([r[n]["ms"] for r in runs]) for n in VARIANTS}
+
+
+def proc_status(pid: int) -> dict:
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return {"threads": int(fields["Threads"]), "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+            "peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024}
+
+
+class ThreadWatch:
+    """The most threads the server had while a block ran (sampled every 20 ms)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.most, self._done = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._done.wait(0.02):
+            self.most = max(self.most, proc_status(self.pid)["threads"])
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+
+def bench_app(requests: int = 12) -> dict:
+    from gradio_client import Client, handle_file
+
+    from tools.launch import running_app
+
+    photo = bench_photo()
+    direct = direct_model_ms(photo, requests)
+
+    def timed_request(_=None):
+        start = time.perf_counter()
+        summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
+        return (time.perf_counter() - start) * 1000, summary
+
+    with running_app() as (url, proc, startup_s):
+        client = Client(url, verbose=False)
+        sequential = [timed_request() for _ in range(requests + 1)][1:]  # the first warms the cache dirs
+        with ThreadWatch(proc.pid) as one:
+            timed_request()
+        after_one = proc_status(proc.pid)
+        with ThreadWatch(proc.pid) as crowd, ThreadPoolExecutor(20) as pool:  # 20 people at once
+            concurrent = sorted(ms for ms, _ in pool.map(timed_request, range(20), timeout=600))
+        after_twenty = proc_status(proc.pid)
+    summaries = [s for _, s in sequential]
+    app_ms = {n: stats([s["models"][n]["ms"] for s in summaries]) for n in VARIANTS}
+    return {"photo": f"{PHOTO.name} resized to {SIZE}×{SIZE}", "start_to_ready_s": startup_s,
+            "model_ms": {n: {"app": app_ms[n], "direct": direct[n],
+                             "app_over_direct": app_ms[n]["median"] / direct[n]["median"]} for n in VARIANTS},
+            "server_ms": stats([s["server_ms"] for s in summaries]),
+            "round_trip_ms": stats([ms for ms, _ in sequential]),
+            "stages_ms": {k: statistics.median(s["stages_ms"][k] for s in summaries) for k in summaries[0]["stages_ms"]},
+            "concurrent_20": {"served": len(concurrent), "p50_ms": statistics.median(concurrent),
+                              "max_ms": concurrent[-1]},
+            "server": {"threads_one_request": one.most, "threads_twenty_requests": crowd.most,
+                       "rss_mb_after_one": after_one["rss_mb"], "rss_mb_after_twenty": after_twenty["rss_mb"],
+                       "peak_rss_mb_after_one": after_one["peak_rss_mb"],
+                       "peak_rss_mb_after_twenty": after_twenty["peak_rss_mb"]}}
+
+
+def markdown(a: dict) -> str:
+    out = [f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on {a['photo']}, one request at a time:", "",
+           "| model | ms the app reports (p50, min–max) | direct call of the same path | app / direct |",
+           "|---|---:|---:|---:|"]
+    for name, m in a["model_ms"].items():
+        app, direct = m["app"], m["direct"]
+        out.append(f"| {name} | {app['median']:.1f} ({app['min']:.1f}–{app['max']:.1f}) | "
+                   f"{direct['median']:.1f} ({direct['min']:.1f}–{direct['max']:.1f}) | {m['app_over_direct']:.2f} |")
+    server, trip = a["server_ms"], a["round_trip_ms"]
+    out += ["", "| where a request's time goes (p50) | ms |", "|---|---:|"]
+    out += [f"| {stage} | {ms:.1f} |" for stage, ms in a["stages_ms"].items()]
+    out += [f"| **server total** (min–max {server['min']:.0f}–{server['max']:.0f}) | **{server['median']:.1f}** |",
+            f"| Gradio upload, queue, file copies, transport (round trip − server) | "
+            f"{trip['median'] - server['median']:.1f} |",
+            f"| **round trip through gradio_client** (min–max {trip['min']:.0f}–{trip['max']:.0f}) | "
+            f"**{trip['median']:.1f}** |"]
+    c, s = a["concurrent_20"], a["server"]
+    out += ["", f"20 concurrent requests: {c['served']} of 20 served, p50 {c['p50_ms'] / 1000:.2f} s, "
+            f"slowest {c['max_ms'] / 1000:.2f} s (the queue serves one at a time). Server threads: at most "
+            f"{s['threads_one_request']} during one request, {s['threads_twenty_requests']} during twenty; RSS "
+            f"{s['rss_mb_after_one']:.0f} MB after one, {s['rss_mb_after_twenty']:.0f} MB after twenty "
+            f"(peak {s['peak_rss_mb_after_one']:.0f} → {s['peak_rss_mb_after_twenty']:.0f} MB)."]
+    return "\n".join(out)
