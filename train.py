@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import subprocess
 import sys
@@ -20,8 +21,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, load_resume, paths,
-                            save_checkpoint, save_resume)
+from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, atomic_write, load_checkpoint, load_resume, paths,
+                            read_meta, save_checkpoint, save_resume)
 from seg.config import VARIANTS
 from seg.cost import model_cost
 from seg.data import (IGNORE_INDEX, VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors,
@@ -157,6 +158,9 @@ def evaluate_split(model, images, masks, device, keep=None):
 
 def train_model(name, args, recipe, data, device):
     (train_x, train_y), (val_x, val_y, val_ids), test = data
+    if args.resume and test is not None and finished_without_test(args, name, recipe):
+        print(f"{name}: training finished earlier; scoring the test split", flush=True)
+        return score_test_split(args, name, test, device)
     remove_stale_temp_files(args.out, name)
     autocast = {"on": True, "off": False}.get(args.amp, bf16_autocast_helps(device))
     channels_last = training_layout(device)
@@ -203,16 +207,33 @@ def train_model(name, args, recipe, data, device):
         print(f"{name} epoch {epoch}/{recipe.epochs}: loss {h['train_loss']:.4f} val_loss {h['val_loss']:.4f} "
               f"val_pixel_acc {h['val_pixel_accuracy']:.4f} val_mIoU {h['val_miou']:.4f} "
               f"{h['images_per_s']:.1f} img/s", flush=True)
-    if test is not None:  # the test split, once, after training: the numbers a checkpoint ships with
-        # Scored as `python -m seg.evaluate` scores it: the saved checkpoint, loaded afresh
-        # (the training model's channels_last kernels round differently in the last bits).
-        fresh, _ = load_checkpoint(paths(args.out, name)["weights"])
-        final, _ = evaluate_split(fresh.to(device), test[0], test[1], device)
-        final = {"split": "test", "images": len(test[0]), **final}
-        save_checkpoint(args.out, name, model, metadata(name, model, recipe, run, history, final, wall))
-        print(f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
-              f"mIoU {final['miou']:.4f}", flush=True)
+    if test is not None:
+        score_test_split(args, name, test, device)
     paths(args.out, name)["resume"].unlink(missing_ok=True)  # the run is complete
+
+
+def finished_without_test(args, name, recipe) -> bool:
+    """A run that completed every epoch of this recipe without --test: `--resume --test` scores it
+    (so the recipe can be chosen on validation first, and the test split read once, after)."""
+    p = paths(args.out, name)
+    if p["resume"].exists() or not p["meta"].exists():
+        return False
+    meta = read_meta(p["weights"])
+    return meta.get("final") is None and meta.get("recipe") == as_metadata(recipe) and meta.get("epochs_done") == recipe.epochs
+
+
+def score_test_split(args, name, test, device) -> None:
+    """The test split, once, after training: the numbers a checkpoint ships with. Scored as
+    `python -m seg.evaluate` scores it: the saved checkpoint, loaded afresh (the training model's
+    channels_last kernels round differently in the last bits). Only the metadata is rewritten."""
+    p = paths(args.out, name)
+    fresh, meta = load_checkpoint(p["weights"])
+    final, _ = evaluate_split(fresh.to(device), test[0], test[1], device)
+    meta["final"] = {"split": "test", "images": len(test[0]), **final}
+    meta["data"]["split_sizes"]["test"] = len(test[0])
+    atomic_write(p["meta"], lambda tmp: tmp.write_text(json.dumps(meta, indent=1, allow_nan=True)))
+    print(f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
+          f"mIoU {final['miou']:.4f}", flush=True)
 
 
 def data_description(args, data):

@@ -139,3 +139,24 @@ def test_stale_temp_files_from_a_killed_write_are_removed_on_restart(tmp_path):
     save_file({}, str(stale))
     subprocess.run(train_cmd(root, out, "--epochs", "1"), cwd=ROOT, check=True, timeout=300, capture_output=True)
     assert not stale.exists()
+
+
+@pytest.mark.slow
+def test_a_run_finished_without_test_is_scored_by_resume_test_without_training_again(tmp_path):
+    root = make_oxford_layout(tmp_path / "pets", trainval=8, test=4)
+    out = tmp_path / "out"
+    subprocess.run(train_cmd(root, out, "--epochs", "1"), cwd=ROOT, check=True, timeout=300, capture_output=True)
+    weights, meta = paths(out, "segnet_dsc")["weights"], json.loads(paths(out, "segnet_dsc")["meta"].read_text())
+    assert meta["final"] is None and "test" not in meta["data"]["split_sizes"]
+    before = weights.read_bytes()
+    run = subprocess.run(train_cmd(root, out, "--epochs", "1", "--resume", "--test"), cwd=ROOT, check=True,
+                         timeout=300, capture_output=True, text=True)
+    assert "training finished earlier; scoring the test split" in run.stdout and "epoch 1/1" not in run.stdout
+    scored = json.loads(paths(out, "segnet_dsc")["meta"].read_text())
+    assert weights.read_bytes() == before and scored["history"] == meta["history"]
+    assert scored["final"]["split"] == "test" and scored["final"]["images"] == 4
+    assert scored["data"]["split_sizes"]["test"] == 4
+    fresh = subprocess.run([sys.executable, "-m", "seg.evaluate", "--checkpoint", str(weights), "--data-root",
+                            str(root), "--cache-dir", str(out / "cache")], cwd=ROOT, check=True, timeout=300,
+                           capture_output=True, text=True)
+    assert json.loads(fresh.stdout)["pixel_accuracy"] == scored["final"]["pixel_accuracy"]  # exactly
