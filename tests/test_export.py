@@ -1,0 +1,129 @@
+"""Exported files give eager's masks, int8 stays close, bad requests get one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from seg.export import ExportError, Target, check_target, export
+from seg.runtimes import score_file
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("onnxruntime")
+pytest.importorskip("executorch")
+
+FORMATS = ["onnx", "pte"]
+VARIANTS = ["segnet_regular", "segnet_dsc"]
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture(scope="module")
+def test_images(data_root):
+    from seg.data import load_cached_split
+
+    images, masks, _ = load_cached_split(data_root, "test", 128, ROOT / ".cache", limit=96)
+    return images, masks
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", VARIANTS)
+def test_fp32_files_agree_with_eager_on_96_real_test_images(name, fmt, out_dir, data_root):
+    card = export(Target(name, fmt), out_dir, data_root=data_root)
+    assert card["verification"]["on"] == "96 test images"
+    assert card["verification"]["pixel_agreement"] >= 0.999
+    file = out_dir / card["file"]
+    assert card["bytes"] == file.stat().st_size and not list(out_dir.glob("*.data"))  # self-contained
+    assert json.loads((out_dir / f"{card['file']}.json").read_text()) == card
+    assert card["params"] > 0 and len(card["source"]["sha256"]) == 64
+    if fmt == "pte":
+        assert 0 < card["delegated"]["fraction"] <= 1
+
+
+def test_int8_dsc_program_is_small_and_within_two_points_of_fp32(out_dir, data_root, test_images):
+    fp32 = out_dir / export(Target("segnet_dsc", "pte"), out_dir, data_root=data_root)["file"]
+    card = export(Target("segnet_dsc", "pte", int8=True), out_dir, data_root=data_root)
+    assert card["bytes"] <= 2 * 1024 * 1024
+    accuracy = {f: score_file(f, *test_images)["pixel_accuracy"] for f in (fp32, out_dir / card["file"])}
+    assert accuracy[fp32] - accuracy[out_dir / card["file"]] <= 0.02
+
+
+def test_the_edge_unpooling_is_delegated_whole_and_gives_the_same_masks(out_dir, data_root):
+    card = export(Target("segnet_dsc", "pte", unpool="edge"), out_dir, data_root=data_root)
+    assert card["verification"]["pixel_agreement"] >= 0.999
+    assert set(card["delegated"]["not_delegated_ops"]) <= {"getitem", "dim_order_ops__to_dim_order_copy_default"}
+
+
+def test_the_readme_snippets_run_on_the_exported_files(out_dir, data_root):
+    for fmt in FORMATS:
+        if not (out_dir / f"segnet_dsc.{fmt}").exists():
+            export(Target("segnet_dsc", fmt), out_dir, data_root=data_root)
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploy"):]
+    snippets = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(snippets) == 2
+    for code in snippets:
+        code = code.replace('"exports/', f'"{out_dir}/')
+        run = subprocess.run([sys.executable, "-c", code + "\nprint(sorted(set(mask.flatten().tolist())))"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert set(json.loads(run.stdout.strip().splitlines()[-1])) <= {0, 1, 2}
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "seg.export", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "segnet_huge", "--format", "onnx"], "unknown model 'segnet_huge': choose one of"),
+    (["--model", "segnet_dsc", "--format", "tflite"], "unknown format 'tflite': choose one of"),
+    (["--model", "segnet_dsc", "--format", "pte", "--unpool", "bilinear"], "unknown unpool 'bilinear'"),
+    (["--format", "onnx"], "the following arguments are required: --model"),
+])
+def test_bad_requests_get_one_line_and_exit_2(args, message, tmp_path):
+    run = cli(*args, "--out", str(tmp_path))
+    assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_or_corrupt_checkpoint_gets_one_line(tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    run = cli("--model", "segnet_dsc", "--format", "onnx", "--checkpoint-dir", str(empty), "--out", str(tmp_path / "o"))
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and "segnet_dsc" in run.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for suffix in (".safetensors", ".json"):
+        (broken / f"segnet_dsc{suffix}").write_bytes(b"not a checkpoint")
+    run = cli("--model", "segnet_dsc", "--format", "onnx", "--checkpoint-dir", str(broken), "--out", str(tmp_path / "o"))
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_an_output_folder_that_cannot_be_written_gets_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    run = cli("--model", "segnet_dsc", "--format", "onnx", "--out", str(blocker / "exports"))
+    assert run.returncode == 2 and "cannot write to" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_failing_exporter_leaves_no_file_behind(tmp_path, monkeypatch):
+    from seg import lowering
+
+    def half_then_fail(target, model, size, path, calibration=None):
+        path.write_bytes(b"half a file")
+        raise RuntimeError("the exporter broke")
+
+    monkeypatch.setattr(lowering, "write", half_then_fail)
+    with pytest.raises(ExportError, match="the onnx export of segnet_dsc failed: RuntimeError: the exporter broke"):
+        export(check_target("segnet_dsc", "onnx"), tmp_path)
+    assert not list(tmp_path.iterdir())
