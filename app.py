@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from seg.inference import Models
-from seg.tabs import cost, segment, training
+from seg.tabs import cost, deploy, segment, training
 from seg.uploads import CacheSweeper
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +34,8 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
             cost.render(models)
         with gr.Tab("Training"):
             training.render(training.TrainingRecord(checkpoint_dir))
+        with gr.Tab("Deploy"):
+            deploy.DeployTab(checkpoint_dir).render()
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

@@ -25,6 +25,8 @@ from seg.models import create_model
 from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.timing import interleaved, latency_by_size, scaling_markdown
 from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
+from seg.tabs.deploy import table_markdown as deploy_markdown
+from tools.bench_deploy import bench_deploy
 from tools.bench_serving import bench_app
 from tools.bench_serving import markdown as serving_markdown
 
@@ -190,6 +192,9 @@ def markdown(result) -> str:
     out += [f"| {k} | {v['median']:.2f} | {v['min']:.2f}–{v['max']:.2f} |" for k, v in result["calculator"].items()]
     if "app" in result:
         out += ["", serving_markdown(result["app"])]
+    if "deploy" in result:
+        out += ["", "What DSC buys on the edge (each file timed and scored in its own process; "
+                "accuracy on all test images):", "", deploy_markdown(result["deploy"])]
     out += ["", scaling_markdown(result["scaling"].values())]
     return "\n".join(out)
 
@@ -199,6 +204,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--reps", type=int, default=20, help="timed rounds for batch-1 latency")
     parser.add_argument("--no-app", action="store_true", help="skip launching the app")
+    parser.add_argument("--no-deploy", action="store_true", help="skip exporting, timing and scoring edge files")
     args = parser.parse_args()
     result = {"machine": machine(), "latency": bench_latency(args.reps)}
     lat = result["latency"]
@@ -216,6 +222,9 @@ def main():
     if not args.no_app:
         result["app"] = bench_app()
     result["scaling"] = bench_scaling(max(5, args.reps // 2))
+    if not args.no_deploy:
+        m = result["machine"]
+        result["deploy"] = bench_deploy(f"{m['cpu']}, {m['threads']} threads", reps=max(10, args.reps))
     ordered = {"latency_ratio_batch1": result.pop("latency_ratio_batch1"), **result}
     print(json.dumps(ordered, indent=1) if args.json else markdown(ordered))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .fastpath import fold_batchnorm
 from .runtimes import load_runner
 
 FORMATS = ("onnx", "pte")
+EXPORT_DIR = Path(os.environ.get("SEG_EXPORT_DIR", Path(__file__).resolve().parents[1] / ".exports"))
 UNPOOLS = ("maxunpool", "edge")  # edge: seg/edge.py's formulation (same masks; slower here, see README)
 CALIBRATION_IMAGES = 64  # trainval images for int8 calibration
 VERIFY_IMAGES = 96  # test images for the argmax check
@@ -155,6 +157,20 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
             "versions": lowering.versions()}
     atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
     return card
+
+
+def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
+    """target's card, exporting only where its file is missing or was made from other weights."""
+    file, card_path = target.file(out_dir), target.card(out_dir)
+    if file.exists() and card_path.exists():
+        try:
+            card = json.loads(card_path.read_text())
+            weights = paths(checkpoint_dir, target.model)["weights"]
+            if card["source"]["sha256"] == sha256(weights) and card["bytes"] == file.stat().st_size:
+                return card
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable card: export afresh
+    return export(target, out_dir, checkpoint_dir, data_root)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -3,6 +3,7 @@ for `.pte`. Also times one file, alone in its process (runtimes in one process s
 pools against each other):
 
     python -m seg.runtimes exports/segnet_dsc.pte --reps 30     # JSON: median, min, max ms
+    python -m seg.runtimes checkpoints/segnet_dsc.safetensors --score   # + accuracy on the test split
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ def load_runner(path):
 
         method = Runtime.get().load_program(str(path)).load_method("forward")
         return lambda x: method.execute([x.contiguous()])[0]
-    raise ValueError(f"{path.name}: not an .onnx or .pte file")
+    if path.suffix == ".safetensors":  # the app's own path: PyTorch, BN folded, oneDNN-packed
+        from .checkpoint import load_checkpoint
+        from .fastpath import fast_path
+        from .inference import predict_logits
+
+        model, meta = load_checkpoint(path)
+        fast = fast_path(model, meta["input_size"])
+        return lambda x: predict_logits(fast, x)
+    raise ValueError(f"{path.name}: not an .onnx, .pte or .safetensors file")
 
 
 @torch.inference_mode()
@@ -62,8 +71,16 @@ def main(argv=None):
     parser.add_argument("file")
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--score", action="store_true", help="also pixel accuracy and mIoU on all test images")
     args = parser.parse_args(argv)
-    print(json.dumps(time_file(args.file, args.reps, args.size)))
+    result = {"latency_ms": time_file(args.file, args.reps, args.size)}
+    if args.score:
+        from .data import default_data_root, load_cached_split
+        from .training import DEFAULT_CACHE
+
+        images, masks, _ = load_cached_split(default_data_root(), "test", args.size, DEFAULT_CACHE)
+        result.update(images=len(images), **score_file(args.file, images, masks))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

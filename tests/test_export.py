@@ -127,3 +127,19 @@ def test_a_failing_exporter_leaves_no_file_behind(tmp_path, monkeypatch):
     with pytest.raises(ExportError, match="the onnx export of segnet_dsc failed: RuntimeError: the exporter broke"):
         export(check_target("segnet_dsc", "onnx"), tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_deploy_tab_builds_a_file_once_and_explains_a_failure(tiny_checkpoints, tmp_path):
+    import gradio as gr
+
+    from seg.tabs.deploy import DeployTab
+
+    tab = DeployTab(tiny_checkpoints, tmp_path / "exports")
+    path, card = tab.build("segnet_dsc", "onnx", False)
+    assert path.endswith("segnet_dsc.onnx") and "Argmax agrees with PyTorch" in card
+    built = (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_mtime_ns
+    assert tab.build("segnet_dsc", "onnx", False)[0] == path
+    assert (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_mtime_ns == built  # cached, not rebuilt
+    broken = DeployTab(tmp_path / "no-checkpoints", tmp_path / "exports2")
+    with pytest.raises(gr.Error, match="Could not build the file: .*segnet_dsc"):
+        broken.build("segnet_dsc", "pte", False)
