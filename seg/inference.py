@@ -214,9 +214,12 @@ def load_variant(weights_path, device: torch.device = torch.device("cpu")) -> Lo
 
 def segment_photo(photo: Image.Image, loaded: dict) -> dict:
     """Per model: its class mask at the model's input size, and the milliseconds it took."""
-    results = {}
+    results, inputs = {}, {}
     for name, entry in loaded.items():
-        x = to_input(photo, entry.meta["input_size"]).to(entry.device)
+        key = (entry.meta["input_size"], entry.device)
+        if key not in inputs:  # resized once for every model that takes this size
+            inputs[key] = to_input(photo, key[0]).to(entry.device)
+        x = inputs[key]
         sync = synchronizer(entry.device)
         sync()
         start = time.perf_counter()
