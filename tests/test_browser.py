@@ -21,10 +21,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does)")
-    with running_app() as (url, _, _), sync_api.sync_playwright() as pw:
+    exports = tmp_path_factory.mktemp("exports")
+    with running_app(SEG_EXPORT_DIR=exports) as (url, _, _), sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
@@ -84,3 +85,12 @@ def test_training_and_about_tabs_render(page):
     page.get_by_role("tab", name="About").click()
     page.get_by_text("The idea").first.wait_for()
     shot(page, "about")
+
+
+def test_the_deploy_tab_builds_a_file_to_download(page):
+    page.get_by_role("tab", name="Deploy").click()
+    page.get_by_text("Phones and browsers are why DSC exists").wait_for()
+    assert page.get_by_role("button", name="ExecuTorch .pte int8").count() == 2  # one per model
+    page.get_by_role("button", name="ONNX fp32").nth(1).click()  # the DSC row
+    page.get_by_text("Argmax agrees with PyTorch").wait_for(timeout=300_000)
+    page.locator("a[href*='segnet_dsc.onnx']").first.wait_for()  # the download link
