@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import PHOTOS, need
-from tools.launch import running_app
+from tools.launch import local_client, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def live_app():
 
 @pytest.fixture(scope="module")
 def client(live_app):
-    return gradio_client.Client(live_app, verbose=False)
+    return local_client(live_app)
 
 
 def test_only_the_two_named_endpoints_are_public(client):

@@ -20,7 +20,7 @@ from bad_files import photo_like
 from conftest import ROOT, without_timing, write_tiny_checkpoints
 from seg.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
 from seg.inference import Models
-from tools.launch import running_app
+from tools.launch import local_client, running_app
 from synthetic import make_oxford_layout
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -71,7 +71,7 @@ def test_app_starts_with_a_broken_checkpoint_and_the_calculator_works(checkpoint
     photo = tmp_path / "p.png"
     photo_like(64, 64).save(photo)
     with running_app(SEG_CHECKPOINT_DIR=checkpoints) as (url, _, _):
-        client = gradio_client.Client(url, verbose=False)
+        client = local_client(url)
         table = client.predict(128, 3, 64, 4, [], api_name="/cost")[3]["data"]
         assert table[0][3] == "73,728"
         with pytest.raises(Exception, match="segnet_dsc.safetensors"):

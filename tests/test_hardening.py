@@ -14,7 +14,7 @@ from PIL import Image
 
 from bad_files import EXPECTED, photo_like, write_bad_uploads
 from seg.inference import PhotoError, load_photo
-from tools.launch import running_app
+from tools.launch import local_client, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def client(app):
-    return gradio_client.Client(app[0], verbose=False)
+    return local_client(app[0])
 
 
 def segment(client, path):
@@ -92,7 +92,7 @@ def test_load_twenty_concurrent_requests_all_succeed(client, uploads):
 
 def test_a_full_queue_rejects_with_a_message_instead_of_hanging(uploads):
     with running_app(SEG_QUEUE_SIZE="2") as (url, _, _):
-        client = gradio_client.Client(url, verbose=False)
+        client = local_client(url)
         jobs = [client.submit(gradio_client.handle_file(str(uploads["panorama"])), 0.5, api_name="/segment")
                 for _ in range(10)]
         outcomes = []
@@ -125,7 +125,7 @@ def test_server_listens_on_loopback_only(app):
 
 def test_uploads_are_deleted_after_the_cache_ttl(uploads, tmp_path):
     with running_app(SEG_CACHE_TTL="3", GRADIO_TEMP_DIR=tmp_path) as (url, _, _):
-        segment(gradio_client.Client(url, verbose=False), uploads["cmyk"])
+        segment(local_client(url), uploads["cmyk"])
 
         def uploaded():
             return list(tmp_path.rglob("cmyk.jpg"))

@@ -17,7 +17,7 @@ from PIL import Image
 
 from seg.inference import Models
 from seg.uploads import collect_paths, files_in_flight, sweep
-from tools.launch import free_port
+from tools.launch import free_port, local_client
 
 gradio_client = pytest.importorskip("gradio_client")
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def test_queued_uploads_survive_a_sweep_and_are_served(gated_app, tmp_path):
     demo, models, url = gated_app
     gate = threading.Event()
     models._worker.submit(gate.wait)  # the inference thread is busy until the gate opens
-    client = gradio_client.Client(url, verbose=False)
+    client = local_client(url)
     photos = []
     for i in range(WAITING):
         path = tmp_path / f"photo{i}.png"

@@ -80,19 +80,21 @@ class ThreadWatch:
 def bench_app(requests: int = 12) -> dict:
     from gradio_client import Client, handle_file
 
-    from tools.launch import running_app
+    from tools.launch import local_client, running_app
 
     photo = bench_photo()
     direct = direct_model_ms(photo, requests)
 
-    def timed_request(_=None):
+    def timed_request(_=None, via=None):
         start = time.perf_counter()
-        summary = client.predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
+        summary = (via or client).predict(handle_file(str(photo)), 0.5, api_name="/segment")[5]
         return (time.perf_counter() - start) * 1000, summary
 
     with running_app() as (url, proc, startup_s):
-        client = Client(url, verbose=False)
+        client = local_client(url)  # see its docstring: the defaults cost ~50 ms per connection
+        default_client = Client(url, verbose=False)
         sequential = [timed_request() for _ in range(requests + 1)][1:]  # the first warms the cache dirs
+        with_defaults = [timed_request(via=default_client)[0] for _ in range(max(3, requests // 2))]
         with ThreadWatch(proc.pid) as one:
             timed_request()
         after_one = proc_status(proc.pid)
@@ -107,6 +109,7 @@ def bench_app(requests: int = 12) -> dict:
                          for n in VARIANTS},
             "server_ms": stats([s["server_ms"] for s in summaries]),
             "round_trip_ms": stats([ms for ms, _ in sequential]),
+            "round_trip_ms_client_defaults": stats(with_defaults),
             "stages_ms": {k: statistics.median(s["stages_ms"][k] for s in summaries) for k in summaries[0]["stages_ms"]},
             "concurrent_20": {"served": len(concurrent), "p50_ms": statistics.median(concurrent),
                               "max_ms": concurrent[-1]},
@@ -132,7 +135,9 @@ def markdown(a: dict) -> str:
             f"| Gradio upload, queue, file copies, transport (round trip − server) | "
             f"{trip['median'] - server['median']:.1f} |",
             f"| **round trip through gradio_client** (min–max {trip['min']:.0f}–{trip['max']:.0f}) | "
-            f"**{trip['median']:.1f}** |"]
+            f"**{trip['median']:.1f}** |",
+            f"| the same with gradio_client's defaults (a verified SSL context per connection) | "
+            f"{a['round_trip_ms_client_defaults']['median']:.1f} |"]
     c, s = a["concurrent_20"], a["server"]
     out += ["", f"20 concurrent requests: {c['served']} of 20 served, p50 {c['p50_ms'] / 1000:.2f} s, "
             f"slowest {c['max_ms'] / 1000:.2f} s (the queue serves one at a time). Server threads: at most "

@@ -53,3 +53,12 @@ def running_app(timeout_s: float = 120, **env):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def local_client(url: str):
+    """A gradio_client for the app on loopback. ssl_verify=False: on plain http it changes nothing
+    but time — by default gradio_client builds a verified SSL context (loading the CA bundle) for
+    every httpx client it opens, one per upload, stream and downloaded file, ~50 ms each."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, ssl_verify=False)
