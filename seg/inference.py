@@ -101,11 +101,23 @@ def predict_logits(model, x: torch.Tensor) -> torch.Tensor:
     return model(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
 
-def upsample_mask(mask: torch.Tensor, size_wh) -> np.ndarray:
-    """A class mask at the photo's resolution, nearest-neighbour so no new classes appear."""
+def upsample_mask(mask, size_wh) -> np.ndarray:
+    """A class mask at the photo's resolution, nearest-neighbour so no new classes appear.
+
+    numpy, not torch: it runs on request and file-writer threads, and a torch op big enough to
+    go parallel there would start an OpenMP team per such thread, spinning beside the inference
+    thread's. Same pixels as torch's `interpolate(mode="nearest")` (floorf(i * in / out), float32).
+    """
     width, height = size_wh
-    resized = nn.functional.interpolate(mask[None, None].float(), size=(height, width), mode="nearest")
-    return resized[0, 0].to(torch.uint8).numpy()
+    mask = np.asarray(mask)
+    rows = nearest_indices(mask.shape[0], height)
+    cols = nearest_indices(mask.shape[1], width)
+    return mask[rows[:, None], cols[None, :]].astype(np.uint8)
+
+
+def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
+    scale = np.float32(size_in / size_out)
+    return np.minimum(np.floor(np.arange(size_out, dtype=np.float32) * scale).astype(np.int64), size_in - 1)
 
 
 def blend(photo: Image.Image, mask: np.ndarray, opacity: float) -> Image.Image:

@@ -201,3 +201,12 @@ def test_a_failed_model_run_is_reported_and_the_next_request_works(tiny_checkpoi
         tab.segment(str(photo_path), 0.5)
     failing.remove()
     assert set(tab.segment(str(photo_path), 0.5).summary["models"]) == {"segnet_regular", "segnet_dsc"}
+
+
+@pytest.mark.parametrize("out_hw", [(1280, 1280), (768, 1024), (90, 130), (3072, 4096), (1, 1000), (127, 129)])
+def test_mask_upsampling_gives_torch_nearest_pixels_without_torch(out_hw):
+    from seg.inference import upsample_mask
+
+    mask = torch.from_numpy(np.random.default_rng(0).integers(0, 3, (128, 96), dtype=np.uint8))
+    expected = torch.nn.functional.interpolate(mask[None, None].float(), size=out_hw, mode="nearest")[0, 0]
+    assert np.array_equal(upsample_mask(mask, out_hw[::-1]), expected.to(torch.uint8).numpy())
