@@ -16,6 +16,11 @@ MaxPool2d's index names the first in raster order, and so does `first`: the outp
 (tests/test_edge.py checks bit-equality on real test images). Values closer than 1/BIG ≈ 1e-38 to
 the maximum (denormals only) would count as ties. Windows are 2×2 with stride 2, so every
 pooled size must be even (128 → 8 is).
+
+Status: ONNX Runtime runs it with eager's masks (`--unpool edge --format onnx`). XNNPACK takes
+the whole program (92% of its operator nodes, the rest constant copies) but its answers differ
+(80% of mask pixels agree on test images) and it is slower than MaxUnpool's partial delegation;
+`seg.export` refuses to keep such a file. Finding which lowered op departs is open work.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT
 from seg.export import ExportError, Target, check_target, ensure_export, export
+from seg.models import create_model
 from seg.runtimes import score_file
 
 pytestmark = pytest.mark.slow
@@ -56,10 +58,25 @@ def test_int8_dsc_program_is_small_and_within_two_points_of_fp32(out_dir, data_r
     assert accuracy[fp32] - accuracy[out_dir / card["file"]] <= 0.02
 
 
-def test_the_edge_unpooling_is_delegated_whole_and_gives_the_same_masks(out_dir, data_root):
-    card = export(Target("segnet_dsc", "pte", unpool="edge"), out_dir, data_root=data_root)
-    assert card["verification"]["pixel_agreement"] >= 0.999
-    assert set(card["delegated"]["not_delegated_ops"]) <= {"getitem", "dim_order_ops__to_dim_order_copy_default"}
+def test_the_edge_unpooling_exports_to_onnx_with_the_same_masks(out_dir, data_root):
+    card = export(Target("segnet_dsc", "onnx", unpool="edge"), out_dir, data_root=data_root)
+    assert card["verification"]["pixel_agreement"] >= 0.999 and card["unpool"] == "edge"
+
+
+def test_a_file_whose_masks_differ_from_pytorch_is_not_kept(out_dir, data_root, monkeypatch):
+    from seg import lowering
+
+    real_write = lowering.write
+
+    def write_another_model(target, model, size, path, calibration=None):
+        torch.manual_seed(1)
+        return real_write(target, create_model(target.model).eval(), size, path, calibration)  # untrained
+
+    monkeypatch.setattr(lowering, "write", write_another_model)
+    folder = out_dir / "wrong"
+    with pytest.raises(ExportError, match="masks differ from PyTorch's on .* of pixels .*: not kept"):
+        export(Target("segnet_dsc", "onnx"), folder, data_root=data_root)
+    assert not (folder / "segnet_dsc.onnx").exists() and not (folder / "segnet_dsc.onnx.json").exists()
 
 
 def test_the_readme_snippets_run_on_the_exported_files(out_dir, data_root):
