@@ -3,7 +3,7 @@ ExecuTorch program lowered to XNNPACK (phones), fp32 or int8, each with a JSON c
 
     python -m seg.export --model segnet_dsc --format pte --int8 --out exports
     python -m seg.export --model segnet_regular --format onnx --out exports
-    python -m seg.export --model segnet_dsc --format pte --unpool edge     # XNNPACK takes it whole
+    python -m seg.export --model segnet_dsc --format onnx --unpool edge    # seg/edge.py's unpooling
 
 Exported from the BN-folded eval model at the checkpoint's input size (batch 1). Every file is
 verified against eager PyTorch before it is kept, and written under a temporary name, then
@@ -118,6 +118,32 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
         model, meta = load_checkpoint(paths(checkpoint_dir, target.model)["weights"])
     except CheckpointError as err:
         raise ExportError(str(err)) from None
+    out_dir, size = writable_folder(out_dir, target), meta["input_size"]
+    folded = fold_batchnorm(model).eval()
+    folded = EdgeSegNet(folded) if target.unpool == "edge" else folded
+    calibration = calibration_images(size, data_root) if target.int8 else None
+    began = time.perf_counter()
+    file, details = target.file(out_dir), {}
+    try:
+        atomic_write(file, lambda tmp: details.update(lowering.write(target, folded, size, tmp, calibration)))
+    except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
+        raise ExportError(f"the {target.format} export of {target.model} failed: {type(err).__name__}: {err}") from None
+    check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
+    weights = paths(checkpoint_dir, target.model)["weights"]
+    card = {"file": file.name, "format": target.format, "unpool": target.unpool,
+            "quantization": "int8 (static, per-channel)" if target.int8 else "none (fp32)", **details,
+            "input": {"name": "image", "shape": [1, 3, size, size], "dtype": "float32",
+                      "range": "RGB in [0, 1], resized to the model's size"},
+            "output": {"shape": [1, meta["num_classes"], size, size], "classes": ["pet", "background", "border"]},
+            "bytes": file.stat().st_size, "params": meta["params"], "mult_adds": meta["mult_adds"],
+            "source": {"checkpoint": weights.name, "sha256": sha256(weights), "git_commit": meta.get("git_commit")},
+            "verification": check, "export_seconds": round(time.perf_counter() - began, 1),
+            "versions": lowering.versions()}
+    atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
+    return card
+
+
+def writable_folder(out_dir, target: Target) -> Path:
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,42 +152,29 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
         probe.unlink()
     except OSError as err:
         raise ExportError(f"cannot write to {out_dir}: {err.strerror or err}") from None
-    size = meta["input_size"]
-    folded = fold_batchnorm(model).eval()
-    folded = EdgeSegNet(folded) if target.unpool == "edge" else folded
-    calibration = None
-    if target.int8:
-        calibration = real_images("trainval", CALIBRATION_IMAGES, size, data_root)
-        if calibration is None:
-            raise ExportError("int8 needs trainval images to calibrate on: put the dataset under "
-                              f"{default_data_root()} or set SEG_DATA_ROOT")
-    began = time.perf_counter()
-    file, details = target.file(out_dir), {}
+    return out_dir
+
+
+def calibration_images(size: int, data_root=None) -> torch.Tensor:
+    images = real_images("trainval", CALIBRATION_IMAGES, size, data_root)
+    if images is None:
+        raise ExportError("int8 needs trainval images to calibrate on: put the dataset under "
+                          f"{default_data_root()} or set SEG_DATA_ROOT")
+    return images
+
+
+def checked(file: Path, target: Target, eager, inputs, source: str) -> dict:
+    """The file's verification; a file that does not run, or (fp32) gives other masks, is deleted."""
     try:
-        atomic_write(file, lambda tmp: details.update(lowering.write(target, folded, size, tmp, calibration)))
-    except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
-        raise ExportError(f"the {target.format} export of {target.model} failed: {type(err).__name__}: {err}") from None
-    inputs, source = verification_inputs(size, data_root)
-    try:
-        check = verify(file, model.eval(), inputs, source)
-    except Exception as err:  # a file that does not run is not kept
+        check = verify(file, eager, inputs, source)
+    except Exception as err:
         file.unlink(missing_ok=True)
         raise ExportError(f"the exported {target.format} file does not run: {err}") from None
     if not target.int8 and check["pixel_agreement"] < MIN_AGREEMENT:  # int8's cost is measured, not gated
         file.unlink(missing_ok=True)
         raise ExportError(f"the exported {target.format} file's masks differ from PyTorch's on "
                           f"{1 - check['pixel_agreement']:.2%} of pixels ({check['on']}): not kept")
-    weights = paths(checkpoint_dir, target.model)["weights"]
-    card = {"file": file.name, "format": target.format, "unpool": target.unpool, "quantization": "int8 (static, per-channel)" if target.int8
-            else "none (fp32)", **details, "input": {"name": "image", "shape": [1, 3, size, size], "dtype": "float32",
-                                                      "range": "RGB in [0, 1], resized to the model's size"},
-            "output": {"shape": [1, meta["num_classes"], size, size], "classes": ["pet", "background", "border"]},
-            "bytes": file.stat().st_size, "params": meta["params"], "mult_adds": meta["mult_adds"],
-            "source": {"checkpoint": weights.name, "sha256": sha256(weights), "git_commit": meta.get("git_commit")},
-            "verification": check, "export_seconds": round(time.perf_counter() - began, 1),
-            "versions": lowering.versions()}
-    atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
-    return card
+    return check
 
 
 def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:

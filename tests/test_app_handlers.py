@@ -210,3 +210,20 @@ def test_mask_upsampling_gives_torch_nearest_pixels_without_torch(out_hw):
     mask = torch.from_numpy(np.random.default_rng(0).integers(0, 3, (128, 96), dtype=np.uint8))
     expected = torch.nn.functional.interpolate(mask[None, None].float(), size=out_hw, mode="nearest")[0, 0]
     assert np.array_equal(upsample_mask(mask, out_hw[::-1]), expected.to(torch.uint8).numpy())
+
+
+def test_the_deploy_table_shows_each_pair_with_its_ratios_and_int8_cost(tmp_path):
+    from seg.tabs.deploy import saved_table, table_markdown
+
+    def row(model, runtime, precision, mb, ms, acc):
+        return {"model": model, "runtime": runtime, "precision": precision, "bytes": mb * 1e6,
+                "latency_ms": {"median": ms}, "pixel_accuracy": acc, "miou": acc - 0.2}
+
+    rows = [row("segnet_regular", "pte", "fp32", 60, 100, 0.82), row("segnet_dsc", "pte", "fp32", 7.5, 40, 0.83),
+            row("segnet_regular", "pte", "int8", 15, 50, 0.81), row("segnet_dsc", "pte", "int8", 2, 25, 0.8275)]
+    table = table_markdown(rows)
+    assert "| ExecuTorch + XNNPACK | fp32 | 60.0 / 7.50 (8.0×) | 100.0 / 40.0 (2.5×) | 82.00% / 83.00% |" in table
+    assert "| ExecuTorch + XNNPACK | int8 | 15.0 / 2.00 (7.5×) | 50.0 / 25.0 (2.0×) |" in table
+    assert "Regular SegNet, ExecuTorch + XNNPACK: +1.00 points" in table
+    assert "DSC SegNet, ExecuTorch + XNNPACK: +0.25 points" in table  # fp32 − int8
+    assert "No benchmark table yet" in saved_table(tmp_path / "absent.json")

@@ -113,7 +113,8 @@ def bench_app(requests: int = 12) -> dict:
             "server_ms": stats([s["server_ms"] for s in summaries]),
             "round_trip_ms": stats([ms for ms, _ in sequential]),
             "round_trip_ms_client_defaults": stats(with_defaults),
-            "stages_ms": {k: statistics.median(s["stages_ms"][k] for s in summaries) for k in summaries[0]["stages_ms"]},
+            "stages_ms": {k: statistics.median(s["stages_ms"][k] for s in summaries)
+                          for k in summaries[0]["stages_ms"]},
             "concurrent_20": {"served": len(concurrent), "p50_ms": statistics.median(concurrent),
                               "max_ms": concurrent[-1]},
             "server": {"threads_one_request": one.most, "threads_twenty_requests": crowd.most,

@@ -36,7 +36,8 @@ def table_markdown(rows: list[dict]) -> str:
         ms_reg, ms_dsc = reg["latency_ms"]["median"], dsc["latency_ms"]["median"]
         out.append(f"| {RUNTIMES[runtime]} | {precision} | {reg['bytes'] / 1e6:.1f} / {dsc['bytes'] / 1e6:.2f} "
                    f"({reg['bytes'] / dsc['bytes']:.1f}×) | {ms_reg:.1f} / {ms_dsc:.1f} ({ms_reg / ms_dsc:.1f}×) | "
-                   f"{reg['pixel_accuracy']:.2%} / {dsc['pixel_accuracy']:.2%} | {reg['miou']:.3f} / {dsc['miou']:.3f} |")
+                   f"{reg['pixel_accuracy']:.2%} / {dsc['pixel_accuracy']:.2%} | "
+                   f"{reg['miou']:.3f} / {dsc['miou']:.3f} |")
     fp32 = {(r["model"], r["runtime"]): r for r in rows if r["precision"] == "fp32"}
     drops = [f"{TITLES[r['model']]}, {RUNTIMES[r['runtime']]}: "
              f"{(fp32[(r['model'], r['runtime'])]['pixel_accuracy'] - r['pixel_accuracy']) * 100:+.2f} points"
@@ -50,7 +51,8 @@ def saved_table(path: Path = RESULTS) -> str:
         result = json.loads(path.read_text())
     except (OSError, ValueError):
         return "_No benchmark table yet: `python bench.py` measures one on this machine._"
-    return f"Measured by `python bench.py` on {result['machine']} ({result['date']}):\n\n{table_markdown(result['rows'])}"
+    heading = f"Measured by `python bench.py` on {result['machine']} ({result['date']}):"
+    return f"{heading}\n\n{table_markdown(result['rows'])}"
 
 
 def card_markdown(card: dict) -> str:
