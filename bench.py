@@ -23,15 +23,15 @@ from seg.config import VARIANTS
 from seg.inference import predict_logits
 from seg.models import create_model
 from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
-from seg.timing import interleaved, latency_by_size, scaling_markdown
+from seg.timing import interleaved, latency_by_size, median_min_max, scaling_markdown
 from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 from seg.tabs.deploy import table_markdown as deploy_markdown
 from tools.bench_deploy import bench_deploy
 from tools.bench_serving import bench_app
 from tools.bench_serving import markdown as serving_markdown
 
-def stats(seconds, scale=1000.0) -> dict:
-    return {"median": statistics.median(seconds) * scale, "min": min(seconds) * scale, "max": max(seconds) * scale}
+def stats(seconds) -> dict:
+    return median_min_max(seconds, scale=1000.0)  # seconds in, ms out
 
 
 @torch.inference_mode()

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -21,8 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, atomic_write, load_checkpoint, load_resume, paths,
-                            read_meta, save_checkpoint, save_resume)
+from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, load_resume, paths, read_meta,
+                            save_checkpoint, save_meta, save_resume)
 from seg.config import VARIANTS
 from seg.cost import model_cost
 from seg.data import (IGNORE_INDEX, VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors,
@@ -219,19 +218,19 @@ def finished_without_test(args, name, recipe) -> bool:
     if p["resume"].exists() or not p["meta"].exists():
         return False
     meta = read_meta(p["weights"])
-    return meta.get("final") is None and meta.get("recipe") == as_metadata(recipe) and meta.get("epochs_done") == recipe.epochs
+    return (meta.get("final") is None and meta.get("recipe") == as_metadata(recipe)
+            and meta.get("epochs_done") == recipe.epochs)
 
 
 def score_test_split(args, name, test, device) -> None:
     """The test split, once, after training: the numbers a checkpoint ships with. Scored as
     `python -m seg.evaluate` scores it: the saved checkpoint, loaded afresh (the training model's
     channels_last kernels round differently in the last bits). Only the metadata is rewritten."""
-    p = paths(args.out, name)
-    fresh, meta = load_checkpoint(p["weights"])
+    fresh, meta = load_checkpoint(paths(args.out, name)["weights"])
     final, _ = evaluate_split(fresh.to(device), test[0], test[1], device)
     meta["final"] = {"split": "test", "images": len(test[0]), **final}
     meta["data"]["split_sizes"]["test"] = len(test[0])
-    atomic_write(p["meta"], lambda tmp: tmp.write_text(json.dumps(meta, indent=1, allow_nan=True)))
+    save_meta(args.out, name, meta)
     print(f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
           f"mIoU {final['miou']:.4f}", flush=True)
 

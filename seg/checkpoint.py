@@ -68,8 +68,13 @@ def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, sampl
         if samples is not None:
             arrays["sample"] = np.stack([s.numpy() for s in samples]).astype(np.uint8)
         atomic_write(p["snapshots"], lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+    save_meta(out_dir, name, meta)
+
+
+def save_meta(out_dir, name: str, meta: dict) -> None:
+    """The metadata file alone (e.g. test metrics added to a finished run)."""
     text = json.dumps(meta, indent=1, allow_nan=True)
-    atomic_write(p["meta"], lambda tmp: tmp.write_text(text))
+    atomic_write(paths(out_dir, name)["meta"], lambda tmp: tmp.write_text(text))
 
 
 def read_meta(weights_path) -> dict:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +53,10 @@ def score_file(path, images_u8: torch.Tensor, masks: torch.Tensor) -> dict:
 
 
 def time_file(path, reps: int = 30, size: int = 128, warmup: int = 3) -> dict:
+    from .timing import interleaved, median_min_max
+
     run, x = load_runner(path), torch.rand(1, 3, size, size)
-    for _ in range(warmup):
-        run(x)
-    seconds = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        run(x)
-        seconds.append(time.perf_counter() - start)
-    return {"median": statistics.median(seconds) * 1000, "min": min(seconds) * 1000, "max": max(seconds) * 1000}
+    return median_min_max(interleaved({"file": lambda: run(x)}, reps, warmup)["file"], scale=1000.0)
 
 
 def main(argv=None):

@@ -12,6 +12,11 @@ from .fastpath import fast_path
 from .inference import predict_logits
 
 
+def median_min_max(values, scale: float = 1.0) -> dict:
+    """What every timing table here prints: median, min and max, times scale (1000: s -> ms)."""
+    return {"median": statistics.median(values) * scale, "min": min(values) * scale, "max": max(values) * scale}
+
+
 def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
     """{name: [seconds, ...]}: every fn once per round, so drift hits all alike."""
     for fn in fns.values():

@@ -19,13 +19,14 @@ from PIL import Image
 from seg.checkpoint import CHECKPOINT_DIR, paths
 from seg.config import VARIANTS
 from seg.inference import load_photo, load_variant, segment_photo
+from seg.timing import median_min_max
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "photos" / "dog1.jpg"
 SIZE = 1280
 
 
 def stats(values) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return median_min_max(values)  # already ms
 
 
 def bench_photo() -> Path:
