@@ -110,9 +110,26 @@ class SegNetConfig:
                    num_classes=meta["num_classes"])
 
 
+def dsc_in(*blocks: str) -> tuple[str, ...]:
+    """Per-block kinds with DSC in the named blocks and regular convolutions elsewhere."""
+    for block in blocks:
+        check_choice("block", block, BLOCK_NAMES)
+    return tuple("dsc" if b in blocks else "regular" for b in BLOCK_NAMES)
+
+
 # The registry of named variants: the app, train.py, bench.py and the tests take their lists
 # from here. "segnet_mixed" is any per-block mix (the calculator's), given its kinds.
-VARIANTS = {"segnet_regular": "regular", "segnet_dsc": "dsc"}
+# The two named mixes split the net by where its cost is (python -m seg.cost): the deep blocks
+# hold 97% of the regular parameters and 66% of its mult-adds; the shallow ones run at full
+# and half resolution, where the spatial detail of the mask is.
+VARIANTS = {
+    "segnet_regular": "regular",
+    "segnet_dsc": "dsc",
+    "segnet_dsc_deep": dsc_in("enc3", "enc4", "dec4", "dec3"),
+    "segnet_dsc_shallow": dsc_in("enc1", "enc2", "dec2", "dec1"),
+}
+PAIR = ("segnet_regular", "segnet_dsc")  # the article's two, side by side by default
+MIXES = tuple(n for n in VARIANTS if n not in PAIR)
 MIXED = "segnet_mixed"
 
 
@@ -124,7 +141,7 @@ def variant_config(name: str, kinds=None, **fields) -> SegNetConfig:
             raise ValueError(f"{name} needs kinds: a list of {len(BLOCK_NAMES)} of {CONV_KINDS}")
         return SegNetConfig(kinds=kinds, **fields)
     if kinds is not None and resolve_kinds(kinds) != resolve_kinds(VARIANTS[name]):
-        raise ValueError(f"{name} is all-{VARIANTS[name]}; use {MIXED} for other kinds")
+        raise ValueError(f"{name} has fixed kinds {VARIANTS[name]!r}; use {MIXED} for other kinds")
     return SegNetConfig(kinds=VARIANTS[name], **fields)
 
 

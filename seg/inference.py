@@ -20,7 +20,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths, train_command
-from .config import VARIANTS
+from .config import PAIR, VARIANTS
 from .fastpath import fast_path
 
 MAX_SIDE = 4096  # larger photos are downscaled before any other work
@@ -211,8 +211,15 @@ class Models:
         """fn(*args) on the inference thread; its result, or its exception, here."""
         return self.submit(fn, *args).result()
 
-    def segment(self, photo: Image.Image) -> dict:
-        return self.run(segment_photo, photo, self.loaded)
+    def unavailable(self, names) -> dict:
+        """{name: why} for each of `names` that cannot run: not a variant, or its checkpoint missing."""
+        known = ", ".join(self.loaded) or "none"
+        return {n: self.errors.get(n) or f"{n!r} is not a shipped variant; available: {known}"
+                for n in names if n not in self.loaded}
+
+    def segment(self, photo: Image.Image, names=PAIR) -> dict:
+        """The named loaded variants on one photo, one after another on the inference thread."""
+        return self.run(segment_photo, photo, {n: self.loaded[n] for n in names})
 
 
 def load_variant(weights_path, device: torch.device = torch.device("cpu")) -> Loaded:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .data import CLASS_NAMES
@@ -31,11 +32,12 @@ def metrics_from_confusion(confmat: torch.Tensor, class_names=CLASS_NAMES) -> di
     }
 
 
-def mask_agreement(a: torch.Tensor, b: torch.Tensor, pet_class: int = 0) -> dict:
-    """How much two predicted masks agree: all pixels, and IoU of their pet regions."""
+def mask_agreement(a, b, pet_class: int = 0) -> dict:
+    """How much two predicted masks (tensors or arrays) agree: all pixels, and IoU of their pet regions."""
+    a, b = np.asarray(a), np.asarray(b)
     pet_a, pet_b = a == pet_class, b == pet_class
-    union = (pet_a | pet_b).sum().item()
+    union = int((pet_a | pet_b).sum())
     return {
-        "pixel_agreement": (a == b).float().mean().item(),
-        "pet_iou": (pet_a & pet_b).sum().item() / union if union else 1.0,
+        "pixel_agreement": float((a == b).mean()),
+        "pet_iou": int((pet_a & pet_b).sum()) / union if union else 1.0,
     }

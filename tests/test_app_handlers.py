@@ -66,7 +66,7 @@ def with_known_runs(demo, monkeypatch, ms=(12.5, 4.0)):
     """Model runs with known answers: regular says all pet, DSC pet on the left half only."""
     pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
     half[:, :32] = 0
-    monkeypatch.setattr(demo.models, "segment", lambda photo: {
+    monkeypatch.setattr(demo.models, "segment", lambda photo, names=None: {
         "segnet_regular": {"mask": pet, "ms": ms[0]}, "segnet_dsc": {"mask": half, "ms": ms[1]}})
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from seg.checkpoint import CHECKPOINT_DIR, paths
-from seg.config import VARIANTS
+from seg.config import PAIR as VARIANTS  # /segment runs the pair
 from seg.inference import load_photo, load_variant, segment_photo
 from seg.timing import median_min_max
 
@@ -39,7 +39,7 @@ def direct_model_ms(photo: Path, reps: int) -> dict:
     """Each model's ms through the app's code path (`segment_photo`), called from this thread:
     back to back, and with a request's image work (decode, display copy) between calls, which
     leaves the caches and the OpenMP workers as a request leaves them."""
-    from seg.tabs.segment import display_copy
+    from seg.tabs.outputs import display_copy
 
     # Loaded and run on this thread only: a second thread's OpenMP team (Models' inference
     # thread, idle-spinning) would slow these calls, the very effect the app's one thread avoids.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from torchinfo import summary
 
-from ..config import BLOCK_NAMES, VARIANTS
+from ..config import BLOCK_NAMES, PAIR
 from ..cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
 from ..inference import Models
 from ..layers import build_stack
@@ -95,9 +95,10 @@ def row(label, ours, theirs) -> str:
 
 def measure_scaling(models: Models):
     """Time both loaded models at 64-512 px on this machine: the curve behind the ratio."""
-    if models.errors:
-        raise gr.Error(" ".join(models.errors.values()))
-    rows = models.run(latency_by_size, *(models.loaded[n].eager for n in VARIANTS))
+    missing = models.unavailable(PAIR)
+    if missing:
+        raise gr.Error(" ".join(missing.values()))
+    rows = models.run(latency_by_size, *(models.loaded[n].eager for n in PAIR))
     return scaling_figure(rows), scaling_markdown(rows)
 
 

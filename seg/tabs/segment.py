@@ -1,31 +1,25 @@
-"""The Segment tab: a photo path in, overlays, mask files and numbers out; and its layout."""
+"""The Segment tab: a photo path in, overlays, mask files and numbers out; and its layout.
+
+The regular and DSC SegNets side by side are the default (and all `/segment` answers); the
+mixed variants can be added as further columns (`/segment_variants` for any set of them).
+"""
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..config import VARIANTS
-from ..cost import human
-from ..inference import SAMPLE_PHOTO, Models, PhotoError, blend, load_photo, mask_png, upsample_mask
-from ..metrics import mask_agreement
+from ..config import MIXES, PAIR, VARIANTS
+from ..inference import SAMPLE_PHOTO, Models, PhotoError, load_photo
 from ..timing import Stopwatch
-from .common import TITLES, gpu, legend_html
+from .common import BLURBS, TITLES, gpu, legend_html
+from .outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
+from .summary import agreements, many_markdown, model_numbers, pair_markdown
 
-WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DIM, DISAGREE, DISAGREE_NAME = 0.35, (255, 0, 255), "magenta"  # the disagreement map's photo and paint
-DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
-DISPLAY_QUALITY = 90  # overlays are for the eye: JPEG encodes ~5x faster than PNG; masks stay PNG
 
 
 class PhotoInput(gr.Image):
@@ -40,63 +34,16 @@ class PhotoInput(gr.Image):
         return payload.path
 
 
-class OutputDir:
-    """Per-request folders for the PNGs handed to Gradio; old ones are deleted as new ones come."""
-
-    def __init__(self, max_age_s: float = 900):
-        self.root = Path(tempfile.mkdtemp(prefix="segnet-demo-"))
-        self.max_age_s = max_age_s
-        atexit.register(self.cleanup)
-
-    def new(self) -> Path:
-        cutoff = time.time() - self.max_age_s
-        for old in self.root.iterdir():
-            try:
-                if old.stat().st_mtime < cutoff:
-                    shutil.rmtree(old, ignore_errors=True)
-            except FileNotFoundError:
-                pass  # another request swept it first
-        folder = self.root / uuid.uuid4().hex
-        folder.mkdir()
-        return folder
-
-    def cleanup(self):
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def display_copy(photo: Image.Image) -> Image.Image:
-    if max(photo.size) <= DISPLAY_MAX:
-        return photo
-    shown = photo.copy()
-    shown.thumbnail((DISPLAY_MAX, DISPLAY_MAX), Image.Resampling.BILINEAR)
-    return shown
-
-
-def save_display(image: Image.Image, folder: Path, stem: str) -> str:
-    """An image for display only (overlay, disagreement map): JPEG at display size."""
-    path = folder / f"{stem}.jpg"
-    image.save(path, format="JPEG", quality=DISPLAY_QUALITY, subsampling=0)  # 4:4:4: crisp mask edges
-    return str(path)
-
-
-def overlay_file(shown: Image.Image, mask: np.ndarray, opacity: float, folder: Path, name: str) -> str:
-    return save_display(blend(shown, mask, opacity), folder, f"{name}-overlay")
-
-
-def mask_file(mask, size, folder: Path, name: str) -> str:
-    return str(mask_png(upsample_mask(mask, size), folder / f"{name}-mask.png"))
-
-
 @dataclass
 class SegmentResult:
-    """One photo through both models, named; `outputs()` is the order of the tab's components
+    """One photo through some variants, named; `outputs()` is the order of the tab's components
     and of what /segment returns."""
 
-    overlays: dict  # variant -> overlay PNG path (display size)
+    overlays: dict  # variant -> overlay JPEG path (display size)
     masks: dict  # variant -> palette mask PNG path (photo size)
     stats: str  # the markdown table under the overlays
     summary: dict  # numbers: photo size, per-model ms / params / mult-adds, agreement, server ms
-    state: dict  # what a re-blend needs: the shown photo and masks
+    state: dict  # what a re-blend or an added column needs: the shown photo and the masks
 
     def outputs(self) -> tuple:
         return (*self.overlays.values(), *self.masks.values(), self.stats, self.summary, self.state)
@@ -108,6 +55,7 @@ class SegmentTab:
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
         self.output_dir = OutputDir(output_ttl_s)
+        self.mixes = [n for n in MIXES if n in models.loaded]  # what the visitor may add
 
     def status_markdown(self) -> str:
         if not self.models.errors:
@@ -115,67 +63,99 @@ class SegmentTab:
         lines = [f"- **{TITLES[n]}** is not available: {msg}" for n, msg in self.models.errors.items()]
         return "⚠️ Checkpoints missing or unreadable; the cost calculator still works.\n" + "\n".join(lines)
 
-    def segment(self, photo_path, opacity: float = 0.5) -> SegmentResult:
-        """Both models on one photo: overlays, full-size mask PNGs, a summary, and re-blend state."""
+    def segment(self, photo_path, opacity: float = 0.5, names=PAIR) -> SegmentResult:
+        """The named variants on one photo: overlays, full-size mask PNGs, a summary, re-blend state."""
         watch = Stopwatch()
         try:
             photo = load_photo(photo_path)
         except PhotoError as err:
             raise gr.Error(str(err)) from None
-        if self.models.errors:
-            raise gr.Error(" ".join(self.models.errors.values()))
+        missing = self.models.unavailable(names)
+        if missing:
+            raise gr.Error(" ".join(missing.values()))
         folder, shown = self.output_dir.new(), display_copy(photo)
         watch.lap("decode, display copy")
         try:  # nothing else runs meanwhile: the models' ms must be their own, not shared cores
-            results = self.models.segment(photo)
+            results = self.models.segment(photo, names)
         except RuntimeError as err:  # a failed run is this request's; the next one runs afresh
             raise gr.Error(f"The models could not run on this photo ({err}). Please try again.") from None
         watch.lap("models")
-        masks_shown = {n: upsample_mask(results[n]["mask"], shown.size) for n in VARIANTS}
-        # Encoding is most of what is left, and PIL and torch release the GIL: the four files at once.
-        jobs = [(overlay_file, shown, masks_shown[n], opacity, folder, n) for n in VARIANTS]
-        jobs += [(mask_file, results[n]["mask"], photo.size, folder, n) for n in VARIANTS]
-        files = list(WRITERS.map(lambda job: job[0](*job[1:]), jobs))
+        raw = {n: results[n]["mask"].numpy() for n in names}
+        overlays, shown_masks, masks = write_files(photo, shown, raw, opacity, folder)
         watch.lap("upsample, blend, encode files")
         summary = self.summarize(photo, results)
         watch.lap("summary")
         summary.update(server_ms=watch.total_ms(), stages_ms=watch.laps)
-        return SegmentResult(dict(zip(VARIANTS, files[:len(VARIANTS)])), dict(zip(VARIANTS, files[len(VARIANTS):])),
-                             stats_markdown(summary), summary, {"photo": np.asarray(shown), "masks": masks_shown})
+        stats = pair_markdown(summary) if tuple(names) == PAIR else many_markdown(summary["models"], raw)
+        state = {"photo": np.asarray(shown), "masks": shown_masks, "raw": raw, "models": summary["models"]}
+        return SegmentResult(overlays, masks, stats, summary, state)
 
     def summarize(self, photo: Image.Image, results: dict) -> dict:
-        models = {}
-        for name in VARIANTS:
-            meta = self.models.loaded[name].meta
-            models[name] = {"ms": round(results[name]["ms"], 2), "params": meta["params"],
-                            "mult_adds": meta["mult_adds"], "input_size": meta["input_size"],
-                            "device": str(self.models.loaded[name].device)}
-        agreement = mask_agreement(*(results[n]["mask"] for n in VARIANTS))
-        return {"photo_size": list(photo.size), "models": models, "agreement": agreement}
+        models = {n: model_numbers(self.models.loaded[n], r["ms"]) for n, r in results.items()}
+        pairs = agreements({n: r["mask"] for n, r in results.items()})
+        summary = {"photo_size": list(photo.size), "models": models}
+        if len(pairs) == 1:
+            summary["agreement"] = next(iter(pairs.values()))
+        else:
+            summary["agreements"] = pairs
+        return summary
 
     def segment_outputs(self, photo_path, opacity: float = 0.5) -> tuple:
         return self.segment(photo_path, opacity).outputs()
 
+    def segment_variants(self, photo_path, variants, opacity: float = 0.5):
+        """/segment_variants: any shipped variants by name. Names that cannot run are answered in
+        the summary's "errors" (naming what is available), the others still come back."""
+        variants = list(dict.fromkeys(variants or PAIR))
+        errors = self.models.unavailable(variants)
+        runnable = [n for n in variants if n not in errors]
+        if not runnable:
+            raise gr.Error(" ".join(errors.values()))
+        result = self.segment(photo_path, opacity, runnable)
+        summary = {**result.summary, "errors": errors}
+        return list(result.overlays.values()), list(result.masks.values()), summary
+
+    def add_columns(self, photo_path, opacity, chosen, state):
+        """The chosen mixes beside the pair already shown: their overlays and masks in their
+        columns, and one table of every variant shown (run only when a photo was segmented)."""
+        chosen = [n for n in self.mixes if n in (chosen or ())]
+        hidden = [gr.update(visible=n in chosen) for n in self.mixes]
+        if not state:
+            return *hidden, *hidden, gr.skip(), gr.skip()
+        pair_state = {k: {n: state[k][n] for n in PAIR} for k in ("masks", "raw", "models")}
+        if not chosen:
+            summary = {"models": pair_state["models"], "agreement": agreements(
+                {n: pair_state["raw"][n] for n in PAIR})[f"{PAIR[0]} vs {PAIR[1]}"]}
+            return *hidden, *hidden, pair_markdown(summary), {**state, **pair_state}
+        extra = self.segment(photo_path, opacity, chosen)
+        merged = {k: {**pair_state[k], **extra.state[k]} for k in ("masks", "raw", "models")}
+        overlays = [gr.update(visible=n in chosen, value=extra.overlays.get(n)) for n in self.mixes]
+        masks = [gr.update(visible=n in chosen, value=extra.masks.get(n)) for n in self.mixes]
+        return *overlays, *masks, many_markdown(merged["models"], merged["raw"]), {**state, **merged}
+
     def reblend(self, state, opacity: float):
         """New overlays at another opacity from the kept masks, without running the models."""
+        shown = list(PAIR) + self.mixes
         if not state:
-            return gr.skip(), gr.skip()
+            return tuple(gr.skip() for _ in shown)
         folder, photo = self.output_dir.new(), Image.fromarray(state["photo"])
-        return tuple(WRITERS.map(lambda n: overlay_file(photo, state["masks"][n], opacity, folder, n), VARIANTS))
+        kept = [n for n in shown if n in state["masks"]]
+        files = dict(zip(kept, WRITERS.map(lambda n: overlay_file(photo, state["masks"][n], opacity, folder, n), kept)))
+        return tuple(files.get(n, gr.skip()) for n in shown)
 
     def compare(self, state, overlay_reg, overlay_dsc):
         """One view of both results: the two overlays under a slider, and where the masks differ
         (the photo dimmed, disagreeing pixels painted). Built from the kept masks: no model run."""
         if not state:
             return gr.skip(), gr.skip(), gr.skip()
-        photo, (a, b) = state["photo"], (state["masks"][n] for n in VARIANTS)
+        photo, (a, b) = state["photo"], (state["masks"][n] for n in PAIR)
         differ = a != b
         shown = (photo * DIM).round().astype(np.uint8)
         shown[differ] = DISAGREE
         path = self.output_dir.new() / "disagreement.png"  # PNG: a crisp map, every pixel exact
         Image.fromarray(shown).save(path, format="PNG", compress_level=1)
         caption = (f"**Where the masks disagree** ({DISAGREE_NAME}): {differ.mean():.1%} of the pixels. "
-                   "Drag the slider over the photo: left {}, right {}.".format(*(TITLES[n] for n in VARIANTS)))
+                   "Drag the slider over the photo: left {}, right {}.".format(*(TITLES[n] for n in PAIR)))
         return (overlay_reg, overlay_dsc), str(path), caption
 
     def render(self):
@@ -186,9 +166,13 @@ class SegmentTab:
             with gr.Column():
                 run = gr.Button("Segment with both models", variant="primary")
                 opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Mask opacity")
+                chosen = gr.CheckboxGroup([(f"{TITLES[n]}: {BLURBS[n]}", n) for n in self.mixes], value=[],
+                                          label="Also show the mixed SegNets", visible=bool(self.mixes))
                 gr.HTML(legend_html())
         with gr.Row():
-            overlays = [gr.Image(label=TITLES[n], format="jpeg", type="filepath", interactive=False) for n in VARIANTS]
+            overlays = [gr.Image(label=TITLES[n], format="jpeg", type="filepath", interactive=False) for n in PAIR]
+            extra_overlays = [gr.Image(label=TITLES[n], format="jpeg", type="filepath", interactive=False,
+                                       visible=False) for n in self.mixes]
         stats = gr.Markdown()
         with gr.Row():
             slider = gr.ImageSlider(label="Regular ⟷ DSC on the same photo", type="filepath", interactive=False)
@@ -196,31 +180,31 @@ class SegmentTab:
         compare_caption = gr.Markdown()
         with gr.Row():
             masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG, photo size; pixel value = class)")
-                     for n in VARIANTS]
+                     for n in PAIR]
+            extra_masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG)", visible=False) for n in self.mixes]
         with gr.Accordion("Raw result (what /segment returns)", open=False):
             result = gr.JSON()
         state = gr.State()
+        self._api_only(photo, opacity)
         outputs = [*overlays, *masks, stats, result, state]
         segment = gpu(self.segment_outputs)
         compared = dict(fn=self.compare, inputs=[state, *overlays], outputs=[slider, disagreement, compare_caption],
                         api_visibility="private", show_progress="hidden")  # /segment itself stays as it was
+        added = dict(fn=gpu(self.add_columns), inputs=[photo, opacity, chosen, state],
+                     outputs=[*extra_overlays, *extra_masks, stats, state], api_visibility="private",
+                     concurrency_limit=1, concurrency_id="models")
         gr.on([run.click, photo.upload], segment, [photo, opacity], outputs, api_name="segment",
-              concurrency_limit=1, concurrency_id="models").then(**compared)  # one model run at a time
-        opacity.change(self.reblend, [state, opacity], overlays, trigger_mode="always_last",
+              concurrency_limit=1, concurrency_id="models").then(**compared).then(**added)  # one model run at a time
+        chosen.input(**added)
+        opacity.change(self.reblend, [state, opacity], [*overlays, *extra_overlays], trigger_mode="always_last",
                        api_visibility="private", show_progress="hidden").then(**compared)
-        gr.Examples([[str(SAMPLE_PHOTO)]], [photo], outputs, fn=segment, cache_examples=not self.models.errors,
-                    cache_mode="lazy", label="Try the sample cat")
+        gr.Examples([[str(SAMPLE_PHOTO)]], [photo], outputs, fn=segment,
+                    cache_examples=not self.models.unavailable(PAIR), cache_mode="lazy", label="Try the sample cat")
 
-
-def stats_markdown(summary: dict) -> str:
-    models = summary["models"]
-    reg, dsc = models["segnet_regular"], models["segnet_dsc"]
-    rows = ["| | Regular SegNet | DSC SegNet | regular / DSC |", "|---|---:|---:|---:|"]
-    rows.append(f"| inference (this photo) | {reg['ms']:.1f} ms | {dsc['ms']:.1f} ms | {reg['ms'] / max(dsc['ms'], 1e-9):.1f}× |")
-    rows.append(f"| parameters | {human(reg['params'])} | {human(dsc['params'])} | {reg['params'] / dsc['params']:.1f}× |")
-    rows.append(f"| mult-adds at {reg['input_size']}×{reg['input_size']} | {human(reg['mult_adds'])} | "
-                f"{human(dsc['mult_adds'])} | {reg['mult_adds'] / dsc['mult_adds']:.1f}× |")
-    a = summary["agreement"]
-    rows.append(f"\n**Agreement of the two masks:** pet IoU {a['pet_iou']:.1%}, "
-                f"pixels labelled alike {a['pixel_agreement']:.1%}.")
-    return "\n".join(rows)
+    def _api_only(self, photo, opacity):
+        """/segment_variants for API users: hidden components, the same models and files."""
+        variants = gr.CheckboxGroup(list(VARIANTS), value=list(PAIR), visible=False)
+        outputs = [gr.Gallery(visible=False), gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)]
+        trigger = gr.Button(visible=False)  # an event needs a trigger; API calls fire it directly
+        trigger.click(gpu(self.segment_variants), [photo, variants, opacity], outputs, api_name="segment_variants",
+                      concurrency_limit=1, concurrency_id="models")

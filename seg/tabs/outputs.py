@@ -1,0 +1,78 @@
+"""The files the Segment tab hands to Gradio: per-request folders, display overlays, mask PNGs."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..inference import blend, mask_png, upsample_mask
+
+WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
+DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
+DISPLAY_QUALITY = 90  # overlays are for the eye: JPEG encodes ~5x faster than PNG; masks stay PNG
+
+
+class OutputDir:
+    """Per-request folders for the PNGs handed to Gradio; old ones are deleted as new ones come."""
+
+    def __init__(self, max_age_s: float = 900):
+        self.root = Path(tempfile.mkdtemp(prefix="segnet-demo-"))
+        self.max_age_s = max_age_s
+        atexit.register(self.cleanup)
+
+    def new(self) -> Path:
+        cutoff = time.time() - self.max_age_s
+        for old in self.root.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except FileNotFoundError:
+                pass  # another request swept it first
+        folder = self.root / uuid.uuid4().hex
+        folder.mkdir()
+        return folder
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def display_copy(photo: Image.Image) -> Image.Image:
+    if max(photo.size) <= DISPLAY_MAX:
+        return photo
+    shown = photo.copy()
+    shown.thumbnail((DISPLAY_MAX, DISPLAY_MAX), Image.Resampling.BILINEAR)
+    return shown
+
+
+def save_display(image: Image.Image, folder: Path, stem: str) -> str:
+    """An image for display only (overlay, disagreement map): JPEG at display size."""
+    path = folder / f"{stem}.jpg"
+    image.save(path, format="JPEG", quality=DISPLAY_QUALITY, subsampling=0)  # 4:4:4: crisp mask edges
+    return str(path)
+
+
+def overlay_file(shown: Image.Image, mask: np.ndarray, opacity: float, folder: Path, name: str) -> str:
+    return save_display(blend(shown, mask, opacity), folder, f"{name}-overlay")
+
+
+def mask_file(mask, size, folder: Path, name: str) -> str:
+    return str(mask_png(upsample_mask(mask, size), folder / f"{name}-mask.png"))
+
+
+def write_files(photo: Image.Image, shown: Image.Image, masks: dict, opacity: float, folder: Path):
+    """Per variant an overlay at display size and a mask PNG at the photo's size, all at once
+    (encoding is most of a request after the models, and PIL releases the GIL).
+    Returns (overlays, masks shown at display size, mask files), each {variant: ...}."""
+    shown_masks = {n: upsample_mask(m, shown.size) for n, m in masks.items()}
+    jobs = [(overlay_file, shown, shown_masks[n], opacity, folder, n) for n in masks]
+    jobs += [(mask_file, masks[n], photo.size, folder, n) for n in masks]
+    files = list(WRITERS.map(lambda job: job[0](*job[1:]), jobs))
+    return dict(zip(masks, files[:len(masks)])), shown_masks, dict(zip(masks, files[len(masks):]))
