@@ -43,3 +43,15 @@ def paired_bootstrap(per_image_a, per_image_b, resamples: int = RESAMPLES, seed:
         out[key] = {"a": float(full_a[key]), "b": float(full_b[key]),
                     "difference": float(full_a[key] - full_b[key]), "ci95": [float(low), float(high)]}
     return out
+
+
+def bootstrap_interval(per_image, resamples: int = RESAMPLES, seed: int = SEED) -> dict:
+    """{metric: [low, high]}: one model's 95% percentile interval over resampled images, from its
+    per-image confusion matrices (images, C, C); the same resampling as `paired_bootstrap`."""
+    stack = np.asarray(per_image, dtype=np.float64)
+    if stack.ndim != 3 or not len(stack):
+        raise ValueError(f"need an (images, C, C) stack; got shape {stack.shape}")
+    n, c = stack.shape[0], stack.shape[1]
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples)
+    boot = summary_metrics((counts @ stack.reshape(n, -1)).reshape(resamples, c, c))
+    return {key: [float(v) for v in np.percentile(boot[key], [2.5, 97.5])] for key in ("pixel_accuracy", "miou")}

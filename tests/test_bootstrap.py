@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import train
-from seg.bootstrap import paired_bootstrap, summary_metrics
+from seg.bootstrap import bootstrap_interval, paired_bootstrap, summary_metrics
 from seg.checkpoint import paths
 from seg.evaluate import main as evaluate_main
 from synthetic import make_oxford_layout
@@ -25,6 +25,19 @@ def test_identical_gap_on_every_image_gives_a_degenerate_interval():
     gap = paired_bootstrap(a, b, resamples=500)
     assert gap["pixel_accuracy"]["difference"] == pytest.approx(0.05)
     assert gap["pixel_accuracy"]["ci95"] == pytest.approx([0.05, 0.05])
+
+
+def test_one_models_interval_matches_the_normal_approximation_of_its_accuracy():
+    # Half the images 100% right, half 90%: accuracy 0.95, per-image sd 0.05, so over n=400
+    # images the 95% interval is 0.95 +- 1.96 * 0.05 / sqrt(400); constant images: no spread.
+    n = 400
+    stack = np.stack([confusion(40, 10) if i % 2 else confusion(50, 0) for i in range(n)])
+    low, high = bootstrap_interval(stack, resamples=20_000)["pixel_accuracy"]
+    half = 1.96 * 0.05 / np.sqrt(n)
+    assert low == pytest.approx(0.95 - half, abs=3e-4) and high == pytest.approx(0.95 + half, abs=3e-4)
+    assert bootstrap_interval(np.stack([confusion(45, 5)] * 20), 500)["pixel_accuracy"] == pytest.approx([0.95, 0.95])
+    with pytest.raises(ValueError, match="images, C, C"):
+        bootstrap_interval(np.zeros((0, 2, 2)))
 
 
 def test_interval_matches_the_normal_approximation_of_a_mean():

@@ -90,3 +90,31 @@ def scaling_figure(rows):
     ]
     layout = _layout("Regular / DSC: measured time vs mult-adds (batch 1)", "regular / DSC", xtitle="input")
     return go.Figure(traces, layout, skip_invalid=True)
+
+
+VARIANT_COLOURS = {"segnet_regular": COLOURS["regular"], "segnet_dsc": COLOURS["dsc"],
+                   "segnet_dsc_deep": "#2b8a3e", "segnet_dsc_shallow": "#ae3ec9"}
+
+
+def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dict):
+    """Test pixel accuracy (95% interval as error bars) against one cost, a point per variant,
+    and the regular-DSC segment the mixes sit between."""
+    traces = []
+    ends = [p for name in ("segnet_regular", "segnet_dsc") for p in points if p["model"] == name]
+    if len(ends) == 2:
+        traces.append(go.Scatter(x=[p[axis] for p in ends], y=[p["pixel_accuracy"] for p in ends], mode="lines",
+                                 line=dict(color="#adb5bd", dash="dash"), name="regular ⟷ DSC", hoverinfo="skip"))
+    for p in points:
+        low, high = p["pixel_accuracy_ci95"]
+        traces.append(go.Scatter(
+            x=[p[axis]], y=[p["pixel_accuracy"]], mode="markers+text", name=titles[p["model"]],
+            text=[titles[p["model"]]], textposition="top center",
+            marker=dict(size=12, color=VARIANT_COLOURS.get(p["model"])),
+            error_y=dict(type="data", symmetric=False, array=[high - p["pixel_accuracy"]],
+                         arrayminus=[p["pixel_accuracy"] - low])))
+    layout = _layout("Test pixel accuracy against cost (bars: 95% bootstrap interval)", "test pixel accuracy",
+                     xtitle=xtitle)
+    layout["xaxis"]["type"] = "log" if log else "linear"
+    layout["yaxis"]["tickformat"] = ".1%"
+    layout["height"] = 420
+    return go.Figure(traces, layout, skip_invalid=True)
