@@ -2,6 +2,7 @@
 
     python train.py --test                           # both variants, the default recipe, then the test split
     python train.py --recipe seed                    # the article's recipe, field for field
+    python train.py --model segnet_dsc_deep --test   # a mixed SegNet (seg/config.py's VARIANTS)
     python train.py --model segnet_dsc --epochs 2 --limit 32 --lr 3e-4
     python train.py --resume                         # continue an interrupted run
 """
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, load_resume, paths, read_meta,
                             save_checkpoint, save_meta, save_resume)
-from seg.config import VARIANTS
+from seg.config import PAIR, VARIANTS
 from seg.cost import model_cost
 from seg.data import (IGNORE_INDEX, VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors,
                       default_data_root, describe, load_cached_split, train_augment, validation_split)
@@ -39,8 +40,8 @@ NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after ev
 
 def get_args_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", nargs="+", default=["segnet_regular", "segnet_dsc"],
-                        choices=list(VARIANTS))
+    parser.add_argument("--model", nargs="+", default=list(PAIR), choices=list(VARIANTS),
+                        help="default: the regular and DSC pair; the mixes on request")
     parser.add_argument("--recipe", default=DEFAULT_RECIPE,
                         help=f"one of: {', '.join(RECIPES)} (seg/recipes.py); the flags below override single fields")
     fields = parser.add_argument_group("recipe fields (default: the recipe's value)")

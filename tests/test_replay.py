@@ -14,26 +14,30 @@ from synthetic import make_oxford_layout
 pytestmark = pytest.mark.slow
 
 SIZE, EPOCHS = 32, 2
+SHOWN = ("segnet_regular", "segnet_dsc", "segnet_dsc_deep")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Both variants, two epochs, with --test: the files train.py ships, in miniature."""
+    """The pair and a mix, two epochs, with --test: the files train.py ships, in miniature."""
     out = tmp_path_factory.mktemp("trained")
     root = make_oxford_layout(out / "pets", trainval=20, test=4)
     argv = ["--data-root", str(root), "--out", str(out), "--cache-dir", str(out / "cache"), "--size", str(SIZE),
-            "--epochs", str(EPOCHS), "--batch-size", "6", "--quiet", "--test"]
+            "--epochs", str(EPOCHS), "--batch-size", "6", "--quiet", "--test", "--model", *SHOWN]
     assert train.main(train.get_args_parser().parse_args(argv)) == 0
     return out
 
 
-def test_record_reads_both_variants_curves_and_test_table(trained):
+def test_record_reads_every_variants_curves_and_test_table(trained):
     record = TrainingRecord(trained, data_root=trained / "nowhere")
-    assert record.epochs == EPOCHS and set(record.metas) == {"segnet_regular", "segnet_dsc"}
-    titles = [fig.layout.title.text for fig in record.figures()]
-    assert titles == ["Validation pixel accuracy", "Validation mIoU", "Loss"]
+    assert record.epochs == EPOCHS and list(record.metas) == list(SHOWN)
+    figures = record.figures()
+    assert [fig.layout.title.text for fig in figures] == ["Validation pixel accuracy", "Validation mIoU", "Loss"]
+    assert [t.name for t in figures[0].data] == [f"{t} (validation)" for t in ("Regular SegNet", "DSC SegNet",
+                                                                                "Deep-DSC SegNet")]
     rows = record.final_table()
-    assert [r[0] for r in rows] == ["Regular SegNet", "DSC SegNet"]
+    assert [r[0] for r in rows] == ["Regular SegNet", "DSC SegNet", "Deep-DSC SegNet"]
+    assert rows[2][3] == "– (not in the article)"
     assert rows[0][1] == f"{record.metas['segnet_regular']['final']['pixel_accuracy']:.2%}"
     assert rows[0][4:7] == ["default", EPOCHS, "18 / 2 / 4"]
 
@@ -43,10 +47,10 @@ def test_sample_replay_shows_the_photo_and_each_models_mask_of_that_epoch(traine
     assert record.photos is None, "the dataset is absent here"
     for epoch in range(1, EPOCHS + 1):
         tiles = np.asarray(record.replay_sample(epoch))
-        assert tiles.shape == (SIZE, 3 * SIZE + 2 * GAP, 3)
+        assert tiles.shape == (SIZE, 4 * SIZE + 3 * GAP, 3)  # the photo, then each model
         photo = tiles[:, :SIZE]
         assert np.array_equal(photo, record.sample_photo)
-        for column, name in enumerate(("segnet_regular", "segnet_dsc"), start=1):
+        for column, name in enumerate(SHOWN, start=1):
             mask = load_snapshots(paths(trained, name)["weights"], "sample")[epoch - 1]
             tile = tiles[:, column * (SIZE + GAP):column * (SIZE + GAP) + SIZE]
             expected = (photo * (1 - 0.55) + COLOURS[mask] * 0.55).round().astype(np.uint8)
@@ -58,13 +62,13 @@ def test_validation_replay_without_the_dataset_shows_masks_only(trained):
     record = TrainingRecord(trained, data_root=trained / "nowhere")
     grid = np.asarray(record.replay(1))
     masks = load_snapshots(paths(trained, "segnet_dsc")["weights"])[0]
-    assert grid.shape == (2 * SIZE + GAP, len(masks) * (SIZE + GAP) - GAP, 3)  # a row per model
-    assert np.array_equal(grid[SIZE + GAP:, :SIZE], COLOURS[masks[0]])
+    assert grid.shape == (3 * SIZE + 2 * GAP, len(masks) * (SIZE + GAP) - GAP, 3)  # a row per model
+    assert np.array_equal(grid[SIZE + GAP:2 * SIZE + GAP, :SIZE], COLOURS[masks[0]])  # DSC: the second row
     assert "masks only" in record.replay_caption()
 
 
 def test_validation_replay_with_the_dataset_adds_photo_and_ground_truth(trained):
     record = TrainingRecord(trained, data_root=trained / "pets")
     assert record.photos is not None and len(record.photos) == 2
-    assert np.asarray(record.replay(EPOCHS)).shape[0] == 4 * SIZE + 3 * GAP
+    assert np.asarray(record.replay(EPOCHS)).shape[0] == 5 * SIZE + 4 * GAP  # photo, truth, three models
     assert record.replay_caption().startswith("Validation images. Rows: photo, ground truth")

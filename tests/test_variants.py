@@ -97,3 +97,15 @@ def test_added_columns_wait_for_a_photo(tab):
     *updates, stats, state = tab.add_columns(None, 0.5, ["segnet_dsc_deep"], None)
     assert [u["visible"] for u in updates] == [True, False, True, False]
     assert stats == state  # both gr.skip(): nothing segmented, nothing to change
+
+
+def test_each_blocks_checkbox_names_its_share_of_the_cost():
+    from seg.tabs.cost import block_choices
+
+    choices = dict((value, label) for label, value in block_choices(128, 3))
+    assert list(choices) == list(BLOCK_NAMES)
+    assert choices["enc4"] == "enc4 (38.6% of params, 16.6% of mult-adds)"
+    assert choices["enc1"] == "enc1 (0.3% of params, 6.9% of mult-adds)"
+    # the deep four hold most parameters, the calculator's default mix: 2.21M params, 41% of mult-adds
+    assert choices["dec3"].startswith("dec3 (9.7% of params")
+    assert block_choices(20, 3)[3][0] == "enc4 (38.6% of params, 12.0% of mult-adds)"  # 2×2 (20/8 floored): a smaller share

@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 
 COLOURS = {"regular": "#4c6ef5", "dsc": "#f08c00"}
 LABELS = {"regular": "regular conv", "dsc": "depthwise-separable"}
+VARIANT_COLOURS = {"segnet_regular": COLOURS["regular"], "segnet_dsc": COLOURS["dsc"],
+                   "segnet_dsc_deep": "#2b8a3e", "segnet_dsc_shallow": "#ae3ec9"}
 
 
 def _layout(title, ytitle, log=False, xtitle="layer"):
@@ -56,7 +58,7 @@ def segnet_figure(cost: dict, baselines: dict):
                      skip_invalid=True)
 
 
-def history_figures(histories: dict):
+def history_figures(histories: dict, titles: dict):
     """Validation pixel accuracy, mIoU and losses per epoch, one line per variant (the test
     split is scored once, after training: the table beside these curves)."""
     specs = [("val_pixel_accuracy", "Validation pixel accuracy"), ("val_miou", "Validation mIoU"),
@@ -65,13 +67,12 @@ def history_figures(histories: dict):
     for key, title in specs:
         traces = []
         for name, history in histories.items():
-            kind = "dsc" if name.endswith("dsc") else "regular"
-            epochs = [h["epoch"] for h in history]
-            traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{LABELS[kind]} (validation)",
-                                     mode="lines+markers", line=dict(color=COLOURS[kind])))
+            colour, epochs = VARIANT_COLOURS.get(name), [h["epoch"] for h in history]
+            traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{titles[name]} (validation)",
+                                     mode="lines+markers", line=dict(color=colour)))
             if key == "val_loss":
-                traces.append(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], name=f"{LABELS[kind]} (train)",
-                                         mode="lines", line=dict(color=COLOURS[kind], dash="dot")))
+                traces.append(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], name=f"{titles[name]} (train)",
+                                         mode="lines", line=dict(color=colour, dash="dot")))
         layout = _layout(title, key.removeprefix("val_").replace("_", " "), xtitle="epoch")
         layout["xaxis"]["type"] = "linear"
         figures.append(go.Figure(traces, layout, skip_invalid=True))
@@ -91,9 +92,6 @@ def scaling_figure(rows):
     layout = _layout("Regular / DSC: measured time vs mult-adds (batch 1)", "regular / DSC", xtitle="input")
     return go.Figure(traces, layout, skip_invalid=True)
 
-
-VARIANT_COLOURS = {"segnet_regular": COLOURS["regular"], "segnet_dsc": COLOURS["dsc"],
-                   "segnet_dsc_deep": "#2b8a3e", "segnet_dsc_shallow": "#ae3ec9"}
 
 
 def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dict):

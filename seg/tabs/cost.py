@@ -35,6 +35,16 @@ def kinds_from_dsc_blocks(dsc_blocks) -> list[str]:
     return ["dsc" if b in chosen else "regular" for b in BLOCK_NAMES]
 
 
+def block_choices(size, kernel) -> list[tuple[str, str]]:
+    """Each block's checkbox label with its share of the all-regular SegNet's parameters and
+    mult-adds at this size and kernel: where the cost is, for a person choosing a mix."""
+    regular = segnet_cost("regular", int(size), int(kernel))
+    total = regular["totals"]
+    shares = {b["block"]: (b["params"] / total["params"], b["mult_adds"] / total["mult_adds"])
+              for b in regular["blocks"]}
+    return [(f"{b} ({shares[b][0]:.1%} of params, {shares[b][1]:.1%} of mult-adds)", b) for b in BLOCK_NAMES]
+
+
 def segnet_summary(mix, baselines) -> str:
     reg = baselines["regular"]["totals"]
     lines = ["| SegNet | parameters | mult-adds | of all-regular |", "|---|---:|---:|---:|"]
@@ -117,7 +127,8 @@ def render(models: Models):
                                interactive=False, wrap=True)
     gr.Markdown(FORMULAS)
     gr.Markdown("### The real SegNet (base width 64), block by block — same input size and kernel")
-    dsc_blocks = gr.CheckboxGroup(list(BLOCK_NAMES), value=DEFAULT_DSC_BLOCKS, label="Blocks built from DSC")
+    dsc_blocks = gr.CheckboxGroup(block_choices(DEFAULTS["size"], DEFAULTS["kernel"]), value=DEFAULT_DSC_BLOCKS,
+                                  label="Blocks built from DSC (each with its share of the all-regular SegNet)")
     with gr.Row():
         segnet_plot = gr.Plot(value=first.segnet_figure, show_label=False)
         with gr.Column():
@@ -134,6 +145,8 @@ def render(models: Models):
 
     gr.on([c.change for c in inputs], update, inputs, list(components.values()),
           api_name="cost", trigger_mode="always_last", show_progress="hidden")
+    gr.on([size.change, kernel.change], lambda s, k: gr.update(choices=block_choices(s, k)), [size, kernel], dsc_blocks,
+          api_visibility="private", trigger_mode="always_last", show_progress="hidden")
     check = gr.Button("Cross-check this configuration with torchinfo")
     check_out = gr.Markdown()
     check.click(crosscheck, inputs, check_out, api_visibility="private")
