@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from seg.config import MIXES, VARIANTS
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
@@ -55,6 +56,18 @@ def test_upload_shows_both_overlays(page):
     shot(page, "segment")
 
 
+def test_a_mixed_segnet_is_added_as_a_further_column(page):
+    if not (ROOT / "checkpoints" / f"{MIXES[0]}.safetensors").exists():
+        pytest.skip(f"no {MIXES[0]} checkpoint shipped: python train.py --model {MIXES[0]} --test")
+    page.get_by_label("Deep-DSC SegNet: DSC in the deep blocks").check()
+    page.locator("img[src*='segnet_dsc_deep-overlay']").first.wait_for(state="visible")
+    page.get_by_text("Regular SegNet vs Deep-DSC SegNet").wait_for()  # the agreement of every pair shown
+    assert page.locator("img[src*='segnet_dsc-overlay']").first.is_visible()  # the pair stays
+    shot(page, "segment-mix")
+    page.get_by_label("Deep-DSC SegNet: DSC in the deep blocks").uncheck()
+    page.locator("img[src*='segnet_dsc_deep-overlay']").first.wait_for(state="hidden")
+
+
 def test_the_sample_cat_example_segments(page):
     page.reload()
     page.get_by_role("button", name="Segment with both models").wait_for()
@@ -77,6 +90,18 @@ def test_moving_a_cost_slider_redraws_the_chart(page):
     shot(page, "cost")
 
 
+def test_the_results_chart_has_a_point_per_variant_and_switches_its_axis(page):
+    page.get_by_role("tab", name="Results").click()
+    plot = page.locator("#frontier-plot .js-plotly-plot")
+    plot.wait_for()
+    shipped = sum((ROOT / "checkpoints" / f"{n}.safetensors").exists() for n in VARIANTS)
+    assert plot.locator(".scatterlayer .trace .point").count() == shipped  # a marker per variant
+    assert "parameters" in plot.locator(".xtitle").text_content()
+    page.get_by_label("mult-adds at 128×128").check()
+    page.wait_for_function("() => document.querySelector('#frontier-plot .xtitle').textContent.includes('mult-adds')")
+    shot(page, "results")
+
+
 def test_training_and_about_tabs_render(page):
     page.get_by_role("tab", name="Training").click()
     page.get_by_text("Test metrics").first.wait_for()
@@ -90,7 +115,7 @@ def test_training_and_about_tabs_render(page):
 def test_the_deploy_tab_builds_a_file_to_download(page):
     page.get_by_role("tab", name="Deploy").click()
     page.get_by_text("Phones and browsers are why DSC exists").wait_for()
-    assert page.get_by_role("button", name="ExecuTorch .pte int8").count() == 2  # one per model
+    assert page.get_by_role("button", name="ExecuTorch .pte int8").count() == len(VARIANTS)  # one per model
     page.get_by_role("button", name="ONNX fp32").nth(1).click()  # the DSC row
     page.get_by_text("Argmax agrees with PyTorch").wait_for(timeout=300_000)
     page.locator("a[href*='segnet_dsc.onnx']").first.wait_for()  # the download link
