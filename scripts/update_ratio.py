@@ -18,16 +18,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train  # noqa: E402
 from seg.data import PetTensors, default_data_root, load_cached_split, train_augment, validation_split  # noqa: E402
+from seg.loop import build_model, make_optimizer  # noqa: E402
 from seg.recipes import get_recipe  # noqa: E402
 
 ROWS = [("seed", {}), ("lr 3e-4", {"lr": 3e-4}), ("kaiming init", {"init": "kaiming"})]
 
 
 def ratios(name, recipe, images, masks, steps):
-    model = train.build_model(name, recipe, seed=0, device=torch.device("cpu"), channels_last=True)
-    optimizer = train.make_optimizer(model, recipe)
+    model = build_model(name, recipe, seed=0, device=torch.device("cpu"), channels_last=True)
+    optimizer = make_optimizer(model, recipe)
     # Dense convs only (regular 3x3 or pointwise 1x1): they hold 99% of either net's weights.
     convs = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups == 1
              and m.weight.shape[0] > 3]

@@ -62,7 +62,8 @@ def test_broken_checkpoint_is_named_and_the_other_still_loads(checkpoints, fault
         load_checkpoint(checkpoints / "segnet_regular.safetensors")
     assert "segnet_regular." in str(err.value)
     models = Models(checkpoints)
-    assert list(models.loaded) == ["segnet_dsc"] and "segnet_regular" in models.errors["segnet_regular"]
+    assert "segnet_regular" not in models.loaded and "segnet_dsc" in models.loaded
+    assert list(models.errors) == ["segnet_regular"] and "segnet_regular" in models.errors["segnet_regular"]
 
 
 @pytest.mark.slow

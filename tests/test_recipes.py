@@ -11,6 +11,8 @@ import torch
 import train
 from seg.config import VARIANTS
 from seg.data import PetTensors, train_augment, validation_split
+from seg.distributed import Context
+from seg.loop import build_model, make_optimizer, train_one_epoch
 from seg.recipes import RECIPES, RecipeError, get_recipe, lr_at
 from seg.training import bf16_autocast_helps, cpu_flags, cpu_name
 from synthetic import make_oxford_layout
@@ -32,12 +34,12 @@ def test_seed_recipe_is_the_articles_field_by_field():
 @pytest.mark.parametrize("name", VARIANTS)
 def test_each_recipe_builds_and_takes_one_step(recipe, name):
     r = get_recipe(recipe, size=32, batch_size=2)
-    model = train.build_model(name, r, seed=0, device=CPU, channels_last=True)
+    model = build_model(name, r, seed=0, device=CPU, channels_last=True)
     before = [p.detach().clone() for p in model.parameters()]
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     masks = torch.randint(0, 3, (2, 32, 32), dtype=torch.uint8)
     loader = torch.utils.data.DataLoader(PetTensors(images, masks, train_augment(r.augment, r.size)), batch_size=2)
-    stats = train.train_one_epoch(model, train.make_optimizer(model, r), loader, CPU, 1, r, quiet=True)
+    stats = train_one_epoch(model, make_optimizer(model, r), loader, Context(device=CPU), 1, r, quiet=True)
     assert math.isfinite(stats["train_loss"])
     assert stats["lr_end"] == lr_at(r, 0, 1)
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.dim() == 4)

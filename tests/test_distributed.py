@@ -1,0 +1,179 @@
+"""train.py under torchrun: two CPU ranks on gloo, against one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from conftest import ROOT, without_timing
+from seg.checkpoint import paths
+from seg.distributed import AllReduceBatchNorm2d, sync_batchnorm
+from seg.evaluate import main as evaluate_main
+from synthetic import make_oxford_layout
+
+pytestmark = pytest.mark.slow
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # two ranks on two cores
+
+
+def torchrun(*args, nproc=2):
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
+
+
+def train_args(root, out, *extra):
+    return ["train.py", "--model", "segnet_dsc", "--device", "cpu", "--data-root", str(root), "--out", str(out),
+            "--cache-dir", str(out / "cache"), "--size", "32", "--batch-size", "4", "--quiet", *extra]
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory):
+    return make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=18, test=5)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def test_two_ranks_write_one_checkpoint_that_says_so(pets, tmp_path, capsys):
+    out = tmp_path / "run"
+    done = subprocess.run(torchrun(*train_args(pets, out, "--epochs", "1", "--limit", "16", "--test")), cwd=ROOT,
+                          env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert files_in(out) == ["segnet_dsc.json", "segnet_dsc.safetensors", "segnet_dsc.snapshots.npz"]
+    assert done.stdout.count("segnet_dsc epoch 1/1") == 1  # rank 0 alone prints
+    meta = json.loads(paths(out, "segnet_dsc")["meta"].read_text())
+    assert meta["distributed"] == {"world_size": 2, "backend": "gloo", "sync_bn": True, "devices": ["cpu", "cpu"],
+                                   "global_batch": 4}
+    # The test metrics the ranks reduced equal one process scoring the saved file.
+    assert evaluate_main(["--checkpoint", str(paths(out, "segnet_dsc")["weights"]), "--data-root", str(pets),
+                          "--cache-dir", str(out / "cache"), "--limit", "16", "--device", "cpu"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert fresh["images"] == meta["final"]["images"] == 5
+    assert fresh["pixel_accuracy"] == pytest.approx(meta["final"]["pixel_accuracy"], abs=1e-12)
+
+
+def steps(out: Path, *cmd) -> dict:
+    subprocess.run([*cmd, str(out)], cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=300)
+    return json.loads(out.read_text())
+
+
+def test_two_ranks_with_synced_batchnorm_train_as_one_process(tmp_path):
+    """Same global batch: the same loss at every step and the same evaluation (tests/ddp_steps.py)."""
+    script = str(ROOT / "tests" / "ddp_steps.py")
+    one = steps(tmp_path / "one.json", sys.executable, script)
+    two = steps(tmp_path / "two.json", *torchrun(script))
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    assert two["step_losses"] == pytest.approx(one["step_losses"], abs=1e-5)
+    for when in ("before", "after"):  # 7 images: shares of 4 and 3, each image scored once
+        assert {k: two[when][k] for k in ("pixel_accuracy", "iou")} == {k: one[when][k] for k in ("pixel_accuracy", "iou")}
+        assert two[when]["loss"] == pytest.approx(one[when]["loss"], abs=1e-6)
+    # The check can fail: per-rank BatchNorm normalises each half batch alone and departs at once.
+    alone = steps(tmp_path / "alone.json", *torchrun(script, "--no-sync-bn"))
+    assert abs(alone["step_losses"][0] - one["step_losses"][0]) > 1e-4
+
+
+def rank_pids(launcher_pid: int) -> dict:
+    """{rank: pid} of the workers torchrun started (read from their environment)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            env = dict(v.split("=", 1) for v in (proc / "environ").read_text().split("\0") if "=" in v)
+        except (OSError, ValueError):
+            continue
+        if env.get("TORCHELASTIC_RUN_ID") and env.get("SEG_TEST_RUN") == str(launcher_pid):
+            found[int(env["RANK"])] = int(proc.name)
+    return found
+
+
+def test_kill_one_rank_mid_epoch_then_resume_matches_an_uninterrupted_run(pets, tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    epochs = ("--epochs", "3", "--limit", "16")
+    subprocess.run(torchrun(*train_args(pets, straight, *epochs)), cwd=ROOT, env=ENV, check=True,
+                   capture_output=True, timeout=300)
+    marker = str(os.getpid())
+    launcher = subprocess.Popen(torchrun(*train_args(pets, killed, *epochs)), cwd=ROOT,
+                                env={**ENV, "SEG_TEST_RUN": marker}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    meta, deadline = paths(killed, "segnet_dsc")["meta"], time.time() + 300
+    while not (meta.exists() and json.loads(meta.read_text())["epochs_done"] >= 1):
+        assert launcher.poll() is None, "the run ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    os.kill(rank_pids(int(marker))[1], signal.SIGKILL)  # rank 1, mid-epoch 2
+    assert launcher.wait(timeout=120) != 0  # torchrun stops the other rank and fails
+    assert json.loads(meta.read_text())["epochs_done"] < 3
+    alone = tmp_path / "alone"
+    shutil.copytree(killed, alone)
+    subprocess.run(torchrun(*train_args(pets, killed, *epochs, "--resume")), cwd=ROOT, env=ENV, check=True,
+                   capture_output=True, timeout=300)
+    assert files_in(killed) == ["segnet_dsc.json", "segnet_dsc.safetensors", "segnet_dsc.snapshots.npz"]
+    a, b = (json.loads(paths(d, "segnet_dsc")["meta"].read_text()) for d in (straight, killed))
+    assert without_timing(a["history"]) == without_timing(b["history"]) and b["epochs_done"] == 3
+    # The same interrupted run may also finish at another world size: here one process.
+    saved = json.loads(paths(alone, "segnet_dsc")["meta"].read_text())["history"]
+    subprocess.run([sys.executable, *train_args(pets, alone, *epochs, "--resume")], cwd=ROOT, env=ENV, check=True,
+                   capture_output=True, timeout=300)
+    c = json.loads(paths(alone, "segnet_dsc")["meta"].read_text())
+    assert c["epochs_done"] == 3 and c["history"][:len(saved)] == saved and c["distributed"]["world_size"] == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("extra, nproc, message", [
+    (("--batch-size", "3"), 2, "--batch-size 3 is the global batch and must split evenly over 2 ranks"),
+    (("--limit", "2"), 2, "2 ranks but only 1 training images"),
+])
+def test_a_bad_world_is_named_by_rank_0_and_nothing_is_written(pets, tmp_path, extra, nproc, message):
+    out = tmp_path / "run"
+    done = subprocess.run(torchrun(*train_args(pets, out, "--epochs", "1", *extra), nproc=nproc), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and message in done.stderr
+    assert not out.exists() or not [p for p in out.iterdir() if p.suffix in (".json", ".safetensors", ".pt")]
+
+
+def test_a_rank_that_cannot_reach_the_rendezvous_stops_with_the_fix(pets, tmp_path):
+    env = {**ENV, "WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port())}  # nobody listens there
+    start = time.time()
+    done = subprocess.run([sys.executable, *train_args(pets, tmp_path / "run", "--dist-timeout", "3")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "rank 1 could not join the process group at 127.0.0.1:" in done.stderr
+    assert "--rdzv-endpoint" in done.stderr and time.time() - start < 60
+
+
+def test_global_batchnorm_on_one_rank_is_batchnorm(tmp_path):
+    """The CPU SyncBatchNorm's arithmetic, gradient and running statistics, against BatchNorm2d."""
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        plain = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+        nn.init.uniform_(plain[1].weight, 0.5, 1.5), nn.init.uniform_(plain[1].bias, -1, 1)
+        synced = sync_batchnorm(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)), torch.device("cpu"))
+        synced.load_state_dict(plain.state_dict())
+        assert isinstance(synced[1], AllReduceBatchNorm2d) and synced.state_dict().keys() == plain.state_dict().keys()
+        x, weight = torch.randn(4, 3, 10, 10), torch.randn(4, 8, 8, 8)
+        outputs = [(net(x) * weight).sum() for net in (plain, synced)]
+        for out in outputs:
+            out.backward()
+        assert outputs[0].item() == pytest.approx(outputs[1].item(), rel=1e-5)
+        for a, b in zip(plain.parameters(), synced.parameters()):
+            assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            assert torch.allclose(getattr(plain[1], name).float(), getattr(synced[1], name).float(), atol=1e-6)
+    finally:
+        dist.destroy_process_group()
