@@ -92,7 +92,7 @@ def load_cached_split(root, split: str, size: int, cache_dir, download=False, li
         pairs = [decode_sample(dataset, i, size) for i in range(len(dataset))]
         data = {"images": torch.stack([p[0] for p in pairs]), "masks": torch.stack([p[1] for p in pairs])}
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # one writer per file, even on a shared disk
         torch.save(data, tmp)
         os.replace(tmp, cache)  # a killed build never leaves a half-written cache behind
     n = len(ids) if limit is None else min(limit, len(ids))

@@ -100,18 +100,25 @@ def broadcast(ctx: Context, value):
 
 
 def rank0_first(ctx: Context, fn):
-    """fn() on rank 0, then on the others: what rank 0 builds (the data cache) the others only read.
-    A failure on rank 0 is raised on every rank, so none waits for it."""
-    error = None
-    if ctx.is_main:
-        try:
-            result = fn()
-        except Exception as err:
-            error = err
-    error = broadcast(ctx, error)
-    if error is not None:
-        raise error
-    return result if ctx.is_main else fn()
+    """fn() on rank 0, then on the first rank of every other machine, then on the rest: what the
+    first builds (the data cache) the others only read, and no two ranks of a machine build at
+    once. A failure anywhere is raised on every rank, so none waits for it."""
+    result = None
+    for turn in (ctx.is_main, ctx.local_rank == 0 and not ctx.is_main, ctx.local_rank != 0):
+        error = None
+        if turn:
+            try:
+                result = fn()
+            except Exception as err:
+                error = err
+        errors = [error]
+        if ctx.distributed:
+            errors = [None] * ctx.world_size
+            dist.all_gather_object(errors, error)
+        failed = next((e for e in errors if e is not None), None)
+        if failed is not None:
+            raise failed
+    return result
 
 
 def all_sum(ctx: Context, values) -> torch.Tensor:
