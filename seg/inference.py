@@ -183,13 +183,13 @@ class Models:
 
     THREAD_NAME = "inference"
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, device: torch.device | None = None):
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, device: torch.device | None = None, names=VARIANTS):
         self.device = device or inference_device()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix=self.THREAD_NAME)
         self._owner_pid = os.getpid()
         self.loaded: dict[str, Loaded] = {}
         self.errors: dict[str, str] = {}
-        for name in VARIANTS:
+        for name in names:
             try:
                 self.loaded[name] = self.run(load_variant, paths(checkpoint_dir, name)["weights"], self.device)
             except CheckpointError as err:
