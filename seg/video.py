@@ -35,6 +35,8 @@ def read_video(path, max_seconds: float = MAX_SECONDS, max_bytes: int = MAX_BYTE
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoError("This file has no video track. Please upload a video.")
+            if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+                raise VideoError("This is a still image, not a video: use the Segment tab for photos.")
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 25)
             declared = float(stream.duration * stream.time_base) if stream.duration else None
