@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from seg.inference import Models
-from seg.tabs import cost, deploy, results, segment, training
+from seg.tabs import cost, deploy, live, results, segment, training
 from seg.uploads import CacheSweeper
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +32,8 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
             segment.SegmentTab(models, CACHE_TTL_S).render()
         with gr.Tab("Cost calculator"):
             cost.render(models)
+        with gr.Tab("Live"):
+            live.LiveTab(models, CACHE_TTL_S).render()
         with gr.Tab("Results"):
             results.ResultsTab(models).render()
         with gr.Tab("Training"):

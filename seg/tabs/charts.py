@@ -116,3 +116,12 @@ def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dic
     layout["yaxis"]["tickformat"] = ".1%"
     layout["height"] = 420
     return go.Figure(traces, layout, skip_invalid=True)
+
+
+def frame_times_figure(ms_by_model: dict, titles: dict):
+    """Milliseconds per frame of each model over a clip."""
+    traces = [go.Scatter(x=list(range(1, len(ms) + 1)), y=ms, name=titles[name], mode="lines",
+                         line=dict(color=VARIANT_COLOURS.get(name))) for name, ms in ms_by_model.items()]
+    layout = _layout("Milliseconds per frame", "ms", xtitle="frame")
+    layout["xaxis"]["type"] = "linear"
+    return go.Figure(traces, layout, skip_invalid=True)

@@ -1,0 +1,89 @@
+"""The Live tab: the webcam through both models side by side, and a clip raced frame by frame."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from ..config import PAIR
+from ..inference import Models
+from ..race import FREE_RUNNING, LIVE_MAX_SIDE, MODES, Race, SAME_FRAMES, race_clip, readout, step
+from ..video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
+from .charts import frame_times_figure
+from .common import TITLES, gpu
+from .outputs import OutputDir
+
+STREAM_EVERY_S, STREAM_LIMIT_S = 0.05, 120  # offer up to 20 frames/s; a session streams 2 minutes at most
+INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "
+         f"shows the rate it would have alone. **{FREE_RUNNING}**: each takes the newest frame once its last one "
+         "is done, so the slower one drops frames. No camera, or permission denied? The browser says so in "
+         "the camera box; the clip race below needs none.")
+
+
+class LiveTab:
+    def __init__(self, models: Models, output_ttl_s: float = 900):
+        self.models = models
+        self.output_dir = OutputDir(output_ttl_s)
+
+    def check_models(self):
+        missing = self.models.unavailable(PAIR)
+        if missing:
+            raise gr.Error(" ".join(missing.values()))
+
+    def live(self, frame, mode: str, race: Race | None):
+        """One webcam frame: both overlays (the due models' fresh ones), the readout, the race."""
+        if frame is None:
+            return gr.skip(), gr.skip(), gr.skip(), race
+        self.check_models()
+        if race is None or race.mode != mode:
+            race = Race(mode if mode in MODES else SAME_FRAMES)
+        image = Image.fromarray(np.asarray(frame)).convert("RGB")
+        if max(image.size) > LIVE_MAX_SIDE:
+            image.thumbnail((LIVE_MAX_SIDE, LIVE_MAX_SIDE), Image.Resampling.BILINEAR)
+        try:
+            step(self.models, image, race, time.monotonic())
+        except RuntimeError as err:  # this frame's failure; the stream goes on
+            raise gr.Error(f"The models could not run on this frame ({err}).") from None
+        overlays = [race.lanes[n].overlay for n in PAIR]
+        return *overlays, readout(race, TITLES), race
+
+    def race_video(self, path, progress=gr.Progress()):
+        """A clip through both models on every frame: the side-by-side video, per-frame ms, a summary."""
+        self.check_models()
+        try:
+            frames, fps = read_video(path)
+        except VideoError as err:
+            raise gr.Error(str(err)) from None
+        shown, ms = race_clip(self.models, frames, fps, TITLES, progress)
+        out = write_video(shown, fps, self.output_dir.new() / "race.mp4")
+        lines = [f"{len(frames)} frames at {fps:g} frames/s ({len(frames) / fps:.1f} s)."]
+        lines += [f"- **{TITLES[n]}**: {np.mean(v):.1f} ms per frame (median {np.median(v):.1f}), "
+                  f"{1000 / np.mean(v):.1f} frames/s alone" for n, v in ms.items()]
+        return str(out), frame_times_figure(ms, TITLES), "\n".join(lines)
+
+    def render(self):
+        gr.Markdown(INTRO)
+        mode = gr.Radio(list(MODES), value=SAME_FRAMES, label="Race")
+        with gr.Row():
+            camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Your webcam", height=300)
+            overlays = [gr.Image(label=TITLES[n], type="numpy", format="jpeg", interactive=False,
+                                 elem_id=f"live-{n}") for n in PAIR]
+        figures = gr.Markdown(elem_id="live-readout")
+        race = gr.State()
+        camera.stream(self.live, [camera, mode, race], [*overlays, figures, race], stream_every=STREAM_EVERY_S,
+                      time_limit=STREAM_LIMIT_S, concurrency_limit=1, concurrency_id="models",
+                      api_visibility="private", show_progress="hidden")
+        gr.Markdown(f"### A clip, frame by frame\nUp to {MAX_SECONDS} s and {MAX_BYTES // 1_000_000} MB; both "
+                    "models run on every frame and the video comes back side by side with each one's rate.")
+        with gr.Row():
+            clip = gr.Video(sources=["upload"], label="Your clip")
+            raced = gr.Video(label="Regular | DSC", interactive=False)
+        run = gr.Button("Race both models on this clip", variant="primary")
+        with gr.Row():
+            timings = gr.Plot(show_label=False)
+            summary = gr.Markdown()
+        run.click(gpu(self.race_video), clip, [raced, timings, summary], concurrency_limit=1,
+                  concurrency_id="models", api_name="race_video")
