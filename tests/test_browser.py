@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from seg.config import MIXES, VARIANTS
+from seg.config import MIXES, PAIR, VARIANTS
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
@@ -18,7 +18,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("SEG_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a camera that plays a test pattern
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def page(tmp_path_factory):
     exports = tmp_path_factory.mktemp("exports")
     with running_app(SEG_EXPORT_DIR=exports) as (url, _, _), sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_role("button", name="Segment with both models").wait_for()
@@ -100,6 +101,23 @@ def test_the_results_chart_has_a_point_per_variant_and_switches_its_axis(page):
     page.get_by_label("mult-adds at 128×128").check()
     page.wait_for_function("() => document.querySelector('#frontier-plot .xtitle').textContent.includes('mult-adds')")
     shot(page, "results")
+
+
+def test_the_live_tab_races_both_models_on_the_camera(page):
+    page.get_by_role("tab", name="Live").click()
+    page.get_by_role("button", name="Click to Access Webcam").click()
+    page.get_by_role("button", name="capture photo").click()  # "Record": starts the stream
+    for name in PAIR:
+        page.locator(f"#live-{name} img").wait_for(state="visible")
+    # Both models' frames/s readouts (the bold cells) become non-zero as frames arrive.
+    page.wait_for_function("""() => {
+        const rates = [...document.querySelectorAll('#live-readout strong')].map(e => parseFloat(e.textContent));
+        return rates.length === 2 && rates.every(r => r > 0);
+    }""")
+    first = page.locator("#live-segnet_dsc img").get_attribute("src")
+    page.wait_for_function("(src) => document.querySelector('#live-segnet_dsc img').src !== src", arg=first)
+    shot(page, "live")
+    page.reload()  # leaving ends the stream and its work
 
 
 def test_training_and_about_tabs_render(page):
