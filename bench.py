@@ -19,7 +19,7 @@ from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
 from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
 from seg.cost import model_cost, segnet_cost
 from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
-from seg.config import VARIANTS
+from seg.config import PAIR
 from seg.inference import predict_logits
 from seg.models import create_model
 from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
@@ -27,6 +27,7 @@ from seg.timing import interleaved, latency_by_size, median_min_max, scaling_mar
 from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 from seg.tabs.deploy import table_markdown as deploy_markdown
 from tools.bench_deploy import bench_deploy
+from tools.bench_live import bench_live, live_markdown
 from tools.bench_serving import bench_app
 from tools.bench_serving import markdown as serving_markdown
 
@@ -60,7 +61,7 @@ def bench_latency(reps):
     for batch in (1, 8):
         x = torch.rand(batch, 3, 128, 128)
         fns = {}
-        for name in VARIANTS:
+        for name in PAIR:
             for path, (model, cl) in inference_paths(name).items():
                 run = predict_logits if cl else eager
                 fns[(name, path)] = lambda m=model, run=run: run(m, x)
@@ -74,7 +75,7 @@ def bench_training(reps):
     cpu = torch.device("cpu")
     bf16, layout = bf16_autocast_helps(cpu), training_layout(cpu)  # what train.py picks here
     fns = {}
-    for name in VARIANTS:
+    for name in PAIR:
         picked = ("channels_last" if layout else "NCHW") + (" + bf16 autocast" if bf16 else " fp32") + " (train.py)"
         for label, cl, amp in (("eager NCHW fp32", False, False), ("channels_last fp32", True, False),
                                (picked, layout, bf16)):
@@ -123,7 +124,7 @@ def bench_agreement(images=96):
     """Mask pixels where the app's path and eager fp32 disagree, on real test images."""
     images_u8, _, _ = load_cached_split(default_data_root(), "test", 128, ".cache", limit=images)
     result = {}
-    for name in VARIANTS:
+    for name in PAIR:
         model = trained_or_fresh(name)
         fast = fast_path(model)
         flipped = sum((eager(model, x).argmax(1) != predict_logits(fast, x).argmax(1)).sum().item()
@@ -159,7 +160,7 @@ def bench_calculator(reps=50):
 
 
 def bench_scaling(reps):
-    models = [trained_or_fresh(name) for name in VARIANTS]
+    models = [trained_or_fresh(name) for name in PAIR]
     return {row["size"]: row for row in latency_by_size(*models, reps=reps)}
 
 
@@ -192,6 +193,8 @@ def markdown(result) -> str:
     out += [f"| {k} | {v['median']:.2f} | {v['min']:.2f}–{v['max']:.2f} |" for k, v in result["calculator"].items()]
     if "app" in result:
         out += ["", serving_markdown(result["app"])]
+    if "live" in result:
+        out += ["", live_markdown(result["live"], result["latency"])]
     if "deploy" in result:
         out += ["", "What DSC buys on the edge (each file timed and scored in its own process; "
                 "accuracy on all test images):", "", deploy_markdown(result["deploy"])]
@@ -212,7 +215,7 @@ def main():
                                       / lat["segnet_dsc | + oneDNN packed conv+ReLU (app) | batch 1"]["median"])
     result["latency_ratio_batch1_eager"] = (lat["segnet_regular | eager NCHW | batch 1"]["median"]
                                             / lat["segnet_dsc | eager NCHW | batch 1"]["median"])
-    macs = [model_cost(n)["totals"]["mult_adds"] for n in VARIANTS]
+    macs = [model_cost(n)["totals"]["mult_adds"] for n in PAIR]
     result["mult_adds_ratio"] = macs[0] / macs[1]
     result["training"] = bench_training(max(3, args.reps // 4))
     result["breakdown_dsc"] = bench_breakdown()
@@ -221,6 +224,7 @@ def main():
     result["calculator"] = bench_calculator()
     if not args.no_app:
         result["app"] = bench_app()
+    result["live"] = bench_live()
     result["scaling"] = bench_scaling(max(5, args.reps // 2))
     if not args.no_deploy:
         m = result["machine"]

@@ -1,10 +1,11 @@
 """Both models on a stream of frames (webcam or video): what each would manage, frame by frame.
 
 Two ways to race. "same frames": both models run on every frame, and each one's rate is the
-throughput it would have alone (1000 / its ms). "as fast as it can": each model has its own
-clock; it takes the newest frame only once its previous frame's time has passed, so the slower
-model drops frames and its overlay visibly lags. Both runs still happen one after the other on
-the app's inference thread (two at once would share the cores and time each other).
+throughput it would have alone (1000 / its ms). "as fast as it can": the frames are stamped on
+a camera's clock (CAMERA_FPS), and each model takes a frame only once its previous one is done
+by that clock and its own measured ms, so the slower model drops frames and its overlay visibly
+lags. Both runs still happen one after the other on the app's inference thread (two at once
+would share the cores and time each other), which is why the clock is the camera's, not the wall's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .inference import COLOURS, blend, upsample_mask
 SAME_FRAMES, FREE_RUNNING = "same frames", "each as fast as it can"
 MODES = (SAME_FRAMES, FREE_RUNNING)
 LIVE_MAX_SIDE = 640  # webcam frames are shown at most this wide
+CAMERA_FPS = 20.0  # the clock frames are stamped on: the Live tab asks the browser for 20 frames/s
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Race:
     mode: str = SAME_FRAMES
     started: float | None = None  # stream time of the first frame
     now: float = 0.0
+    arrived: int = 0  # frames so far: the camera clock of the next is arrived / CAMERA_FPS
     lanes: dict = field(default_factory=lambda: {n: Lane() for n in PAIR})
 
     @property
@@ -53,7 +56,7 @@ class Race:
 def step(models, frame: Image.Image, race: Race, now: float, opacity: float = 0.5) -> Race:
     """One frame at stream time `now` (seconds): the models due for it run, their lanes update."""
     race.started = now if race.started is None else race.started
-    race.now = now
+    race.now, race.arrived = now, race.arrived + 1
     due = [n for n, lane in race.lanes.items() if race.mode == SAME_FRAMES or now >= lane.busy_until]
     for name in race.lanes:
         if name not in due:
@@ -75,7 +78,8 @@ def readout(race: Race, titles: dict) -> str:
         rows.append(f"| {titles[name]} | **{lane.fps(race.elapsed_s, race.mode):.1f}** | {last} | {lane.taken} | "
                     f"{lane.dropped} |")
     note = ("each model on every frame; frames/s = 1000 / its mean ms, what it would do alone" if race.mode == SAME_FRAMES
-            else "each model takes the newest frame when its last one is done; frames/s = frames it took per second")
+            else f"frames stamped at {CAMERA_FPS:g}/s; each model takes the newest once its last one is done by its own "
+                 "ms; frames/s = frames it took per second of camera time")
     return "\n".join(rows) + f"\n\n*{race.mode}*: {note}."
 
 
@@ -104,7 +108,7 @@ def race_clip(models, frames, fps: float, titles: dict, progress=None):
     model's running rate burned in, and every frame's milliseconds per model."""
     race, out = Race(SAME_FRAMES), []
     for index, frame in enumerate(frames):
-        step(models, frame, race, index / fps)
+        step(models, frame, race, index / fps)  # the clip's own clock
         out.append(side_by_side(race.lanes, race.mode, race.elapsed_s, titles))
         if progress is not None:
             progress((index + 1) / len(frames), desc=f"frame {index + 1} of {len(frames)}")

@@ -9,7 +9,7 @@ from gradio import Error as GradioError
 from PIL import Image
 
 from seg.inference import Models
-from seg.race import FREE_RUNNING, SAME_FRAMES, Race, step
+from seg.race import CAMERA_FPS, FREE_RUNNING, SAME_FRAMES, Race, step
 from seg.tabs.live import LiveTab
 from seg.video import read_video, synthetic_clip
 
@@ -65,6 +65,7 @@ def test_the_live_handler_keeps_one_race_per_mode_and_skips_empty_frames(tab):
     assert "frames/s" in readout and race.lanes["segnet_dsc"].taken == 1
     again = tab.live(frame, SAME_FRAMES, race)[3]
     assert again is race and race.lanes["segnet_dsc"].taken == 2
+    assert race.now == 1 / CAMERA_FPS  # frames are stamped on the camera's clock, not the wall's
     assert tab.live(frame, FREE_RUNNING, race)[3].mode == FREE_RUNNING  # a new race for the new mode
     assert tab.live(None, SAME_FRAMES, race)[3] is race
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from seg.checkpoint import CHECKPOINT_DIR, paths
-from seg.config import VARIANTS
+from seg.config import PAIR
 from seg.export import EXPORT_DIR, FORMATS, Target, ensure_export
 from seg.tabs.deploy import RESULTS
 
@@ -32,7 +32,7 @@ def measure(file: Path, reps: int) -> dict:
 
 def bench_deploy(machine: str, reps: int = 30, out_dir=EXPORT_DIR) -> list[dict]:
     rows = []
-    for name in VARIANTS:
+    for name in PAIR:
         weights = paths(CHECKPOINT_DIR, name)["weights"]
         rows.append({"model": name, "runtime": "torch", "precision": "fp32", "bytes": weights.stat().st_size,
                      **measure(weights, reps)})

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import gradio as gr
 import numpy as np
 from PIL import Image
 
 from ..config import PAIR
 from ..inference import Models
-from ..race import FREE_RUNNING, LIVE_MAX_SIDE, MODES, Race, SAME_FRAMES, race_clip, readout, step
+from ..race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
 from ..video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
 from .charts import frame_times_figure
 from .common import TITLES, gpu
 from .outputs import OutputDir
 
-STREAM_EVERY_S, STREAM_LIMIT_S = 0.05, 120  # offer up to 20 frames/s; a session streams 2 minutes at most
+STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
 INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "
          f"shows the rate it would have alone. **{FREE_RUNNING}**: each takes the newest frame once its last one "
          "is done, so the slower one drops frames. No camera, or permission denied? The browser says so in "
@@ -44,7 +42,7 @@ class LiveTab:
         if max(image.size) > LIVE_MAX_SIDE:
             image.thumbnail((LIVE_MAX_SIDE, LIVE_MAX_SIDE), Image.Resampling.BILINEAR)
         try:
-            step(self.models, image, race, time.monotonic())
+            step(self.models, image, race, race.arrived / CAMERA_FPS)  # the camera's clock, not the wall's
         except RuntimeError as err:  # this frame's failure; the stream goes on
             raise gr.Error(f"The models could not run on this frame ({err}).") from None
         overlays = [race.lanes[n].overlay for n in PAIR]
