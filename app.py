@@ -8,8 +8,10 @@ This file lays out and wires the tabs; each tab (handlers and layout) lives in s
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import gradio as gr
 
 from seg.inference import Models
@@ -20,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))
 MAX_UPLOAD = os.environ.get("SEG_MAX_UPLOAD", "10mb")
 CACHE_TTL_S = int(os.environ.get("SEG_CACHE_TTL", 1800))  # uploads and outputs are deleted after this
+SERVER_THREADS = int(os.environ.get("SEG_SERVER_THREADS", 2))  # a request and a file transfer at a time
 ABOUT = (HERE / "seg" / "assets" / "about.md").read_text()
 
 
@@ -48,5 +51,14 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
     return app
 
 
+@asynccontextmanager
+async def bounded_threads(_app):
+    """Starlette's thread pool (uploads, file downloads) and Gradio's event functions share anyio's
+    default limiter: 40 threads, which a burst of requests would start (2 -> 17 measured for 20
+    at once). The work is one model run at a time, so a few threads serve it as well."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = SERVER_THREADS
+    yield
+
+
 if __name__ == "__main__":
-    build().launch(max_file_size=MAX_UPLOAD, show_error=False)
+    build().launch(max_file_size=MAX_UPLOAD, show_error=False, app_kwargs={"lifespan": bounded_threads})

@@ -141,3 +141,17 @@ def test_photo_errors_are_photo_errors(uploads):
         if isinstance(expected, str):
             with pytest.raises(PhotoError, match=expected):
                 load_photo(uploads[name])
+
+
+def test_the_servers_thread_pool_is_capped_at_start_up():
+    """app.py's lifespan caps anyio's default limiter (Starlette's uploads and file responses,
+    Gradio's event functions): a burst of requests no longer starts a thread per request."""
+    import anyio
+
+    import app
+
+    async def tokens_inside():
+        async with app.bounded_threads(None):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(tokens_inside) == app.SERVER_THREADS == 2
