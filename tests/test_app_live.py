@@ -25,8 +25,9 @@ def client(live_app):
     return local_client(live_app)
 
 
-def test_only_the_two_named_endpoints_are_public(client):
-    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/segment", "/cost"}
+def test_only_the_named_endpoints_are_public(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
+        "/segment", "/cost", "/segment_variants", "/race_video"}
 
 
 def test_segment_a_real_photo_returns_two_masks_of_its_size(client):
@@ -43,6 +44,19 @@ def test_segment_a_real_photo_returns_two_masks_of_its_size(client):
     assert summary["models"]["segnet_dsc"]["params"] == 1_749_668
     # A trained model finds a cat in a cat photo.
     assert (np.asarray(Image.open(mask_reg)) == 0).mean() > 0.05
+    # What /segment answered before the mixed variants existed: the pair, the same keys.
+    assert set(summary) == {"photo_size", "models", "agreement", "server_ms", "stages_ms"}
+    assert list(summary["models"]) == ["segnet_regular", "segnet_dsc"] and "regular / DSC" in stats
+
+
+def test_segment_variants_answers_the_shipped_mixes_and_names_the_rest(client):
+    photo = need(PHOTOS / "cat1.jpg")
+    overlays, masks, summary = client.predict(gradio_client.handle_file(str(photo)),
+                                              ["segnet_regular", "segnet_dsc_deep", "segnet_huge"], 0.5,
+                                              api_name="/segment_variants")
+    assert list(summary["models"]) == ["segnet_regular", "segnet_dsc_deep"] and len(masks) == 2
+    assert "segnet_huge" in summary["errors"] and "available" in summary["errors"]["segnet_huge"]
+    assert Image.open(masks[1]).size == Image.open(photo).size
 
 
 def test_cost_endpoint_returns_the_seed_figure_4(client):

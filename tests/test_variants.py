@@ -61,6 +61,9 @@ def test_an_unknown_variant_is_named_and_the_others_still_come_back(tab, photo_p
     assert "'segnet_huge' is not a shipped variant; available: segnet_regular, segnet_dsc" in summary["errors"]["segnet_huge"]
     with pytest.raises(GradioError, match="not a shipped variant"):
         tab.segment_variants(str(photo_path), ["segnet_huge"], 0.5)
+    with pytest.raises(GradioError, match="must be a list of names"):
+        tab.segment_variants(str(photo_path), {"model": 1}, 0.5)
+    assert list(tab.segment_variants(str(photo_path), "segnet_dsc", 0.5)[2]["models"]) == ["segnet_dsc"]
 
 
 def test_a_missing_mix_checkpoint_is_reported_and_the_pair_still_runs(tiny_checkpoints, tmp_path, photo_path):

@@ -106,6 +106,9 @@ class SegmentTab:
     def segment_variants(self, photo_path, variants, opacity: float = 0.5):
         """/segment_variants: any shipped variants by name. Names that cannot run are answered in
         the summary's "errors" (naming what is available), the others still come back."""
+        variants = [variants] if isinstance(variants, str) else variants
+        if variants and not (isinstance(variants, list) and all(isinstance(v, str) for v in variants)):
+            raise gr.Error(f"variants must be a list of names, e.g. {list(VARIANTS)}; got {variants!r}")
         variants = list(dict.fromkeys(variants or PAIR))
         errors = self.models.unavailable(variants)
         runnable = [n for n in variants if n not in errors]
@@ -203,7 +206,9 @@ class SegmentTab:
 
     def _api_only(self, photo, opacity):
         """/segment_variants for API users: hidden components, the same models and files."""
-        variants = gr.CheckboxGroup(list(VARIANTS), value=list(PAIR), visible=False)
+        # A free list, not a CheckboxGroup: an unknown name gets its own message and the known
+        # ones still run (a CheckboxGroup would refuse the whole call).
+        variants = gr.JSON(value=list(PAIR), visible=False, label=f"variants, of {', '.join(VARIANTS)}")
         outputs = [gr.Gallery(visible=False), gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)]
         trigger = gr.Button(visible=False)  # an event needs a trigger; API calls fire it directly
         trigger.click(gpu(self.segment_variants), [photo, variants, opacity], outputs, api_name="segment_variants",
