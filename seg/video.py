@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 MAX_SECONDS = 20  # a clip, not a film: both models run on every frame
-MAX_BYTES = 50_000_000
+MAX_BYTES = 10_000_000  # the app's upload limit (SEG_MAX_UPLOAD) is 10 MB too
 MAX_SIDE = 1280  # frames are downscaled to this before any work
 
 
