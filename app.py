@@ -36,7 +36,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
         with gr.Tab("Cost calculator"):
             cost.render(models)
         with gr.Tab("Live"):
-            live.LiveTab(models, CACHE_TTL_S).render()
+            camera_status = live.LiveTab(models, CACHE_TTL_S).render()
         with gr.Tab("Results"):
             results.ResultsTab(models).render()
         with gr.Tab("Training"):
@@ -45,6 +45,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
             deploy.DeployTab(checkpoint_dir).render()
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
+        app.load(None, None, camera_status, js=live.CAMERA_CHECK)  # no camera, or denied: a line in the tab
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     # Not Gradio's delete_cache: that one deletes uploads of requests still waiting in the queue.
     app.sweeper = CacheSweeper(app, CACHE_TTL_S).start()

@@ -120,6 +120,19 @@ def test_the_live_tab_races_both_models_on_the_camera(page):
     page.reload()  # leaving ends the stream and its work
 
 
+def test_without_a_camera_the_live_tab_says_so(page):
+    """A browser with no camera at all (no fake device): a line in the tab, no error."""
+    browser = page.context.browser.browser_type.launch(executable_path=CHROMIUM,
+                                                       args=[f for f in FLAGS if "fake" not in f])
+    try:
+        other = browser.new_page()
+        other.goto(page.url)
+        other.get_by_role("tab", name="Live").click()
+        other.get_by_text("No camera found on this device. The clip race below needs no camera.").wait_for()
+    finally:
+        browser.close()
+
+
 def test_training_and_about_tabs_render(page):
     page.get_by_role("tab", name="Training").click()
     page.get_by_text("Test metrics").first.wait_for()

@@ -17,8 +17,21 @@ from .outputs import OutputDir
 STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
 INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "
          f"shows the rate it would have alone. **{FREE_RUNNING}**: each takes the newest frame once its last one "
-         "is done, so the slower one drops frames. No camera, or permission denied? The browser says so in "
-         "the camera box; the clip race below needs none.")
+         "is done, so the slower one drops frames. The clip race below needs no camera.")
+# Run in the visitor's browser when the page loads: the camera is theirs, so only the page can tell.
+CAMERA_CHECK = """async () => {
+  const tail = " The clip race below needs no camera.";
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices)
+    return "⚠️ This browser gives the page no camera access (it needs https or localhost)." + tail;
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  if (!devices.some((d) => d.kind === "videoinput")) return "⚠️ No camera found on this device." + tail;
+  try {
+    const state = (await navigator.permissions.query({ name: "camera" })).state;
+    if (state === "denied")
+      return "⚠️ Camera permission is denied for this page: allow it in the browser's site settings." + tail;
+  } catch (err) {}
+  return "";
+}"""
 
 
 class LiveTab:
@@ -62,8 +75,10 @@ class LiveTab:
                   f"{1000 / np.mean(v):.1f} frames/s alone" for n, v in ms.items()]
         return str(out), frame_times_figure(ms, TITLES), "\n".join(lines)
 
-    def render(self):
+    def render(self) -> gr.Markdown:
+        """The tab; returns the camera-status line for app.py to fill when the page loads."""
         gr.Markdown(INTRO)
+        camera_status = gr.Markdown(elem_id="camera-status")
         mode = gr.Radio(list(MODES), value=SAME_FRAMES, label="Race")
         with gr.Row():
             camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Your webcam", height=300)
@@ -85,3 +100,4 @@ class LiveTab:
             summary = gr.Markdown()
         run.click(gpu(self.race_video), clip, [raced, timings, summary], concurrency_limit=1,
                   concurrency_id="models", api_name="race_video")
+        return camera_status
