@@ -40,7 +40,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
         with gr.Tab("Results"):
             results.ResultsTab(models).render()
         with gr.Tab("Training"):
-            training.render(training.TrainingRecord(checkpoint_dir))
+            training.render(training.TrainingRecord(checkpoint_dir, run=models.run))
         with gr.Tab("Deploy"):
             deploy.DeployTab(checkpoint_dir).render()
         with gr.Tab("About"):

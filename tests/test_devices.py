@@ -65,3 +65,27 @@ def test_in_a_forked_child_the_work_runs_in_the_calling_thread(tiny_checkpoints)
     with pytest.raises(ZeroDivisionError):
         models.run(lambda: 1 / 0)
     assert set(models.segment(Image.new("RGB", (50, 40)), list(models.loaded))) == set(models.loaded)
+
+
+def test_building_the_app_runs_no_torch_op_outside_the_inference_thread():
+    """A single torch op on another thread starts an OpenMP team there, which then slows every
+    model run on the inference thread (the replay's picture resize did: DSC 11 -> 16-19 ms).
+    Start-up's torch work (the replay's pictures) goes through Models.run instead."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    import app
+
+    ops = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    from seg.checkpoint import CHECKPOINT_DIR
+
+    # The shipped checkpoints: their training metadata is what gives the Training tab its pictures.
+    models = Models(CHECKPOINT_DIR, device=torch.device("cpu"))
+    with Record():  # records the ops of this (the building) thread only
+        app.build(CHECKPOINT_DIR, models=models)
+    assert ops == []

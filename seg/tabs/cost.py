@@ -149,7 +149,9 @@ def render(models: Models):
           api_visibility="private", trigger_mode="always_last", show_progress="hidden")
     check = gr.Button("Cross-check this configuration with torchinfo")
     check_out = gr.Markdown()
-    check.click(crosscheck, inputs, check_out, api_visibility="private")
+    # On the inference thread: torchinfo runs the layers, and torch on a worker thread would
+    # leave an OpenMP team there that slows the models' later runs.
+    check.click(lambda *values: models.run(crosscheck, *values), inputs, check_out, api_visibility="private")
     gr.Markdown("### Do fewer mult-adds mean less time? Measure it on this machine")
     measure = gr.Button("Time both trained models at 64, 128, 256 and 512 px (about 20 s)")
     with gr.Row():

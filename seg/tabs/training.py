@@ -25,7 +25,11 @@ TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_
 class TrainingRecord:
     """What the shipped checkpoints remember of their training, read once at start-up."""
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None):
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None, run=lambda fn, *args: fn(*args)):
+        # `run`: the app passes Models.run, so the torch work here (decoding and resizing the
+        # replay's pictures) happens on the inference thread. On any other thread it would start
+        # an OpenMP team that slows every later model run (DSC 11 -> 16-19 ms from one resize).
+        self._run = run
         self.metas, self.snapshots, self.samples = {}, {}, {}
         for name in VARIANTS:
             files = paths(checkpoint_dir, name)
@@ -37,8 +41,8 @@ class TrainingRecord:
                 continue  # the Segment tab names missing files; here they simply do not plot
             if isinstance(meta, dict) and TRAINING_KEYS <= meta.keys():
                 self.metas[name], self.snapshots[name], self.samples[name] = meta, snapshots, samples
-        self.photos, self.truths = self._snapshot_images(data_root)
-        self.sample_photo = self._sample_photo()
+        self.photos, self.truths = self._run(self._snapshot_images, data_root)  # torch decodes: see above
+        self.sample_photo = self._run(self._sample_photo)
 
     @property
     def epochs(self) -> int:
