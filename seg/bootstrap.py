@@ -23,20 +23,27 @@ def summary_metrics(confusions: np.ndarray) -> dict:
     return {"pixel_accuracy": correct.sum(-1) / confusions.sum((-2, -1)), "miou": np.nanmean(iou, axis=-1)}
 
 
+def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n): how often each image is drawn. Drawing n images with replacement is a
+    multinomial count per image."""
+    return np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples)
+
+
+def resampled_metrics(per_image: np.ndarray, counts: np.ndarray) -> dict:
+    """summary_metrics of every resample at once: one matrix product sums its confusion matrices."""
+    n, c = per_image.shape[0], per_image.shape[1]
+    return summary_metrics((counts @ per_image.reshape(n, -1)).reshape(len(counts), c, c))
+
+
 def paired_bootstrap(per_image_a, per_image_b, resamples: int = RESAMPLES, seed: int = SEED) -> dict:
     """{metric: {"a", "b", "difference", "ci95": [low, high]}} for a - b, from per-image
     confusion matrices of shape (images, C, C) of two models on the same images."""
     a, b = (np.asarray(x, dtype=np.float64) for x in (per_image_a, per_image_b))
     if a.shape != b.shape or a.ndim != 3:
         raise ValueError(f"need two (images, C, C) stacks of one shape; got {a.shape} and {b.shape}")
-    n, c = a.shape[0], a.shape[1]
-    # Drawing n images with replacement = multinomial counts per image; one matrix product
-    # then sums every resample's confusion matrices at once.
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples)
-    sums_a = (counts @ a.reshape(n, -1)).reshape(resamples, c, c)
-    sums_b = (counts @ b.reshape(n, -1)).reshape(resamples, c, c)
+    counts = resample_counts(len(a), resamples, seed)  # the same images for both: paired
     full_a, full_b = summary_metrics(a.sum(0)), summary_metrics(b.sum(0))
-    boot_a, boot_b = summary_metrics(sums_a), summary_metrics(sums_b)
+    boot_a, boot_b = resampled_metrics(a, counts), resampled_metrics(b, counts)
     out = {}
     for key in ("pixel_accuracy", "miou"):
         low, high = np.percentile(boot_a[key] - boot_b[key], [2.5, 97.5])
@@ -51,7 +58,5 @@ def bootstrap_interval(per_image, resamples: int = RESAMPLES, seed: int = SEED) 
     stack = np.asarray(per_image, dtype=np.float64)
     if stack.ndim != 3 or not len(stack):
         raise ValueError(f"need an (images, C, C) stack; got shape {stack.shape}")
-    n, c = stack.shape[0], stack.shape[1]
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples)
-    boot = summary_metrics((counts @ stack.reshape(n, -1)).reshape(resamples, c, c))
+    boot = resampled_metrics(stack, resample_counts(len(stack), resamples, seed))
     return {key: [float(v) for v in np.percentile(boot[key], [2.5, 97.5])] for key in ("pixel_accuracy", "miou")}
