@@ -13,6 +13,8 @@ from torchvision import tv_tensors
 from torchvision.datasets import OxfordIIITPet
 from torchvision.transforms import v2
 
+from .checkpoint import atomic_write
+
 CLASS_NAMES = ("pet", "background", "border")  # trimap 1/2/3 minus one
 SPLITS = ("trainval", "test")
 CACHE_VERSION = 1  # bump when the cached content changes meaning
@@ -91,10 +93,9 @@ def load_cached_split(root, split: str, size: int, cache_dir, download=False, li
     else:
         pairs = [decode_sample(dataset, i, size) for i in range(len(dataset))]
         data = {"images": torch.stack([p[0] for p in pairs]), "masks": torch.stack([p[1] for p in pairs])}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # one writer per file, even on a shared disk
-        torch.save(data, tmp)
-        os.replace(tmp, cache)  # a killed build never leaves a half-written cache behind
+        # Under a per-process temporary name, then renamed: a killed build never leaves a
+        # half-written cache behind, and two writers never share a temporary file.
+        atomic_write(cache, lambda tmp: torch.save(data, tmp))
     n = len(ids) if limit is None else min(limit, len(ids))
     return data["images"][:n], data["masks"][:n], ids[:n]
 

@@ -44,6 +44,7 @@ def stems(files) -> list[str]:
 
 
 def predict_photo(models, path: Path, stem: str, out: Path, overlays: bool) -> dict:
+    from .checkpoint import atomic_write
     from .inference import blend, load_photo, mask_png, upsample_mask
 
     photo = load_photo(path)  # PhotoError: reported by the caller, the run goes on
@@ -51,14 +52,19 @@ def predict_photo(models, path: Path, stem: str, out: Path, overlays: bool) -> d
     written = []
     for name, result in results.items():
         # the bytes /segment's mask file has: the same upsampling, the same PNG writer
-        written.append(atomic(out / f"{stem}.{name}.png", lambda tmp: mask_png(upsample_mask(result["mask"], photo.size), tmp)))
+        mask_path = out / f"{stem}.{name}.png"
+        atomic_write(mask_path, lambda tmp: mask_png(upsample_mask(result["mask"], photo.size), tmp))
+        written.append(str(mask_path))
         if overlays:
             shown = blend(photo, upsample_mask(result["mask"], photo.size), 0.5)
-            written.append(atomic(out / f"{stem}.{name}.jpg", lambda tmp: shown.save(tmp, format="JPEG", quality=90)))
+            overlay_path = out / f"{stem}.{name}.jpg"
+            atomic_write(overlay_path, lambda tmp: shown.save(tmp, format="JPEG", quality=90))
+            written.append(str(overlay_path))
     return {"frames": 1, "ms": {n: [r["ms"]] for n, r in results.items()}, "outputs": written}
 
 
 def predict_video(models, path: Path, stem: str, out: Path, overlays: bool) -> dict:
+    from .checkpoint import atomic_write
     from .inference import blend, mask_png, upsample_mask
     from .video import read_video, write_video
 
@@ -71,24 +77,14 @@ def predict_video(models, path: Path, stem: str, out: Path, overlays: bool) -> d
     for index, frame in enumerate(frames, 1):
         for name, result in models.segment(frame, list(models.loaded)).items():
             ms[name].append(result["ms"])
-            atomic(folders[name] / f"{index:06d}.png", lambda tmp: mask_png(upsample_mask(result["mask"], frame.size), tmp))
+            atomic_write(folders[name] / f"{index:06d}.png",
+                         lambda tmp: mask_png(upsample_mask(result["mask"], frame.size), tmp))
             if overlays:
                 shown[name].append(blend(frame, upsample_mask(result["mask"], frame.size), 0.5))
     written = [str(f) for f in folders.values()]
     if overlays:
         written += [str(write_video(shown[n], fps, out / f"{stem}.{n}.mp4")) for n in models.loaded]
     return {"frames": len(frames), "ms": ms, "outputs": written}
-
-
-def atomic(path: Path, write) -> str:
-    """write(tmp) then rename: an interrupted run leaves no partial mask behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return str(path)
 
 
 def run(models, files, out: Path, overlays: bool, quiet: bool) -> list[dict]:

@@ -3,13 +3,14 @@ limits and messages an uploaded clip needs."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 from PIL import Image
+
+from .checkpoint import atomic_write
 
 MAX_SECONDS = 20  # a clip, not a film: both models run on every frame
 MAX_BYTES = 10_000_000  # the app's upload limit (SEG_MAX_UPLOAD) is 10 MB too
@@ -72,10 +73,9 @@ def shrink(image: Image.Image) -> Image.Image:
 def write_video(frames, fps: float, path) -> Path:
     """H.264 MP4 (yuv420p, so browsers play it) of equal-sized RGB frames, written under a
     temporary name and renamed: a failed encode leaves nothing behind."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        with av.open(str(tmp), mode="w") as container:
+
+    def encode(tmp):
+        with av.open(str(tmp), mode="w", format="mp4") as container:  # format: tmp has no .mp4 suffix
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
             first = np.asarray(frames[0])
             stream.height, stream.width = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2  # 4:2:0 needs even sides
@@ -87,10 +87,9 @@ def write_video(frames, fps: float, path) -> Path:
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    atomic_write(path, encode)
+    return Path(path)
 
 
 def synthetic_clip(path, seconds: float = 2.0, fps: int = 10, size=(160, 120)) -> Path:
