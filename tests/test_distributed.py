@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from seg.checkpoint import paths
 from seg.distributed import AllReduceBatchNorm2d, sync_batchnorm
 from seg.evaluate import main as evaluate_main
 from synthetic import make_oxford_layout
+from tools.launch import free_port
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # two ranks on two cores
@@ -126,12 +126,6 @@ def test_kill_one_rank_mid_epoch_then_resume_matches_an_uninterrupted_run(pets, 
                    capture_output=True, timeout=300)
     c = json.loads(paths(alone, "segnet_dsc")["meta"].read_text())
     assert c["epochs_done"] == 3 and c["history"][:len(saved)] == saved and c["distributed"]["world_size"] == 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("extra, nproc, message", [
