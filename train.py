@@ -197,7 +197,8 @@ def score_test_split(args, name, test, ctx: Context) -> None:
     Only the metadata is rewritten."""
     fresh, meta = load_checkpoint(paths(args.out, name)["weights"]) if ctx.is_main else (create_model(name), None)
     weights = distributed.broadcast(ctx, fresh.state_dict() if ctx.is_main else None)
-    fresh.load_state_dict(weights)  # rank 0's file, on every rank
+    if not ctx.is_main:
+        fresh.load_state_dict(weights)  # rank 0's file, on every rank
     final, _ = evaluate_split(fresh.to(ctx.device), test[0], test[1], ctx)
     if ctx.is_main:
         meta["final"] = {"split": "test", "images": len(test[0]), **final}

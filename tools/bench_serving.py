@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from seg.checkpoint import CHECKPOINT_DIR, paths
-from seg.config import PAIR as VARIANTS  # /segment runs the pair
+from seg.config import PAIR  # /segment runs the pair
 from seg.inference import load_photo, load_variant, segment_photo
 from seg.timing import median_min_max
 
@@ -43,7 +43,7 @@ def direct_model_ms(photo: Path, reps: int) -> dict:
 
     # Loaded and run on this thread only: a second thread's OpenMP team (Models' inference
     # thread, idle-spinning) would slow these calls, the very effect the app's one thread avoids.
-    loaded = {n: load_variant(paths(CHECKPOINT_DIR, n)["weights"]) for n in VARIANTS}
+    loaded = {n: load_variant(paths(CHECKPOINT_DIR, n)["weights"]) for n in PAIR}
     image = load_photo(photo)
     segment_photo(image, loaded)  # warm-up
     hot = [segment_photo(image, loaded) for _ in range(reps)]
@@ -52,7 +52,7 @@ def direct_model_ms(photo: Path, reps: int) -> dict:
         display_copy(load_photo(photo))
         between.append(segment_photo(image, loaded))
     return {n: {"back_to_back": stats([r[n]["ms"] for r in hot]),
-                "after_image_work": stats([r[n]["ms"] for r in between])} for n in VARIANTS}
+                "after_image_work": stats([r[n]["ms"] for r in between])} for n in PAIR}
 
 
 def proc_status(pid: int) -> dict:
@@ -106,11 +106,11 @@ def bench_app(requests: int = 12) -> dict:
             concurrent = sorted(ms for ms, _ in pool.map(timed_request, range(20), timeout=600))
         after_twenty = proc_status(proc.pid)
     summaries = [s for _, s in sequential]
-    app_ms = {n: stats([s["models"][n]["ms"] for s in summaries]) for n in VARIANTS}
+    app_ms = {n: stats([s["models"][n]["ms"] for s in summaries]) for n in PAIR}
     return {"photo": f"{PHOTO.name} resized to {SIZE}×{SIZE}", "start_to_ready_s": startup_s,
             "model_ms": {n: {"app": app_ms[n], **direct[n],
                              "app_over_direct": app_ms[n]["median"] / direct[n]["back_to_back"]["median"]}
-                         for n in VARIANTS},
+                         for n in PAIR},
             "server_ms": stats([s["server_ms"] for s in summaries]),
             "round_trip_ms": stats([ms for ms, _ in sequential]),
             "round_trip_ms_client_defaults": stats(with_defaults),

@@ -14,6 +14,7 @@ from PIL import Image
 
 from ..config import MIXES, PAIR, VARIANTS
 from ..inference import SAMPLE_PHOTO, Models, PhotoError, load_photo
+from ..metrics import mask_agreement
 from ..timing import Stopwatch
 from .common import BLURBS, TITLES, gpu, legend_html
 from .outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
@@ -127,8 +128,8 @@ class SegmentTab:
             return *hidden, *hidden, gr.skip(), gr.skip()
         pair_state = {k: {n: state[k][n] for n in PAIR} for k in ("masks", "raw", "models")}
         if not chosen:
-            summary = {"models": pair_state["models"], "agreement": agreements(
-                {n: pair_state["raw"][n] for n in PAIR})[f"{PAIR[0]} vs {PAIR[1]}"]}
+            summary = {"models": pair_state["models"],
+                       "agreement": mask_agreement(*(pair_state["raw"][n] for n in PAIR))}
             return *hidden, *hidden, pair_markdown(summary), {**state, **pair_state}
         extra = self.segment(photo_path, opacity, chosen)
         merged = {k: {**pair_state[k], **extra.state[k]} for k in ("masks", "raw", "models")}
