@@ -92,22 +92,29 @@ def evaluate_split(model, images, masks, ctx: Context, keep=()):
     broadcast_buffers(model, ctx)  # one model on every rank: rank 0's running statistics
     net = unwrap(model)
     mine = shard(ctx, len(images))
+    keep = sorted(keep) if ctx.is_main else []
+    # Rank 0 keeps the masks of its own share's `keep` images from the pass that scores them;
+    # only those on other ranks' shares (none with one process) need a pass of their own.
+    share = set(mine)
+    in_share = [i for i in keep if i in share]
     classes = len(CLASS_NAMES)
     confmat = torch.zeros(classes, classes, dtype=torch.float64)
     loss_sum = pixels = 0.0
+    kept = {}
     if mine:
         scores = evaluate(net, DataLoader(PetTensors(images[mine], masks[mine]), batch_size=16), ctx.device,
-                          keep=())
+                          keep=[mine.index(i) for i in in_share])
         confmat, pixels = scores.confmat.double(), float(masks[mine].numel())
         loss_sum = scores.loss * pixels
+        kept.update(zip(in_share, scores.kept))
     sums = all_sum(ctx, torch.cat([confmat.flatten(), torch.tensor([loss_sum, pixels], dtype=torch.float64)]))
     confmat, (loss_sum, pixels) = sums[:-2].reshape(classes, classes).round().long(), sums[-2:].tolist()
-    kept = []
-    if ctx.is_main and keep:
-        keep = list(keep)
-        kept = evaluate(net, DataLoader(PetTensors(images[keep], masks[keep]), batch_size=16), ctx.device,
-                        keep=range(len(keep))).kept
-    return {"loss": loss_sum / max(pixels, 1), **metrics_from_confusion(confmat)}, kept
+    elsewhere = [i for i in keep if i not in kept]
+    if elsewhere:
+        kept.update(zip(elsewhere, evaluate(net, DataLoader(PetTensors(images[elsewhere], masks[elsewhere]),
+                                                            batch_size=16), ctx.device,
+                                            keep=range(len(elsewhere))).kept))
+    return {"loss": loss_sum / max(pixels, 1), **metrics_from_confusion(confmat)}, [kept[i] for i in keep]
 
 
 @torch.inference_mode()
