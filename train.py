@@ -28,7 +28,7 @@ from seg.distributed import Context, DistributedError
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
 from seg.models import create_model
-from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, OPTIMIZERS, RECIPES, SCHEDULERS, Recipe,
+from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES, SCHEDULERS, Recipe,
                          RecipeError, as_metadata, check_recipe, get_recipe)
 from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, precision_note, training_layout
 
@@ -51,6 +51,7 @@ def get_args_parser():
     fields.add_argument("--scheduler", help=" | ".join(SCHEDULERS))
     fields.add_argument("--augment", help=" | ".join(AUGMENTATIONS))
     fields.add_argument("--init", help=" | ".join(INITS))
+    fields.add_argument("--lr-scaling", help=" | ".join(LR_SCALINGS) + "; fan_in: per-conv rates by fan-in")
     fields.add_argument("--size", type=int, help="square training size in px")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test", action="store_true",

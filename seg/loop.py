@@ -21,7 +21,7 @@ from .distributed import Context, all_sum, broadcast_buffers, shard, unwrap
 from .evaluate import evaluate
 from .metrics import metrics_from_confusion
 from .models import create_model, init_weights
-from .recipes import Recipe, lr_at
+from .recipes import REFERENCE_FAN_IN, Recipe, lr_at
 
 
 def build_model(name, recipe: Recipe, seed: int, device, channels_last: bool):
@@ -30,9 +30,24 @@ def build_model(name, recipe: Recipe, seed: int, device, channels_last: bool):
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
+def lr_scale(module: nn.Module, name: str, recipe: Recipe) -> float:
+    """How much of the recipe's rate one parameter gets (recipes.py's `lr_scaling`)."""
+    if recipe.lr_scaling == "fan_in" and isinstance(module, nn.Conv2d) and name == "weight":
+        fan_in = module.weight[0].numel()  # in_channels / groups * k * k
+        return math.sqrt(REFERENCE_FAN_IN / fan_in)
+    return 1.0
+
+
 def make_optimizer(model, recipe: Recipe):
+    """One parameter group per rate scale, in the model's parameter order (the same groups on
+    every build, so a resume file's optimizer state loads into them)."""
+    groups = {}
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            groups.setdefault(lr_scale(module, name, recipe), []).append(param)
     kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
-    return kind(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return kind([{"params": params, "lr": recipe.lr * scale, "lr_scale": scale} for scale, params in groups.items()],
+                lr=recipe.lr, weight_decay=recipe.weight_decay)
 
 
 def epoch_loader(dataset, recipe: Recipe, seed: int, epoch: int, ctx: Context) -> DataLoader:
@@ -61,8 +76,9 @@ def train_one_epoch(model, optimizer, loader, ctx: Context, epoch: int, recipe: 
     loss_sum, seen, step_losses, start = 0.0, 0, [], time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=quiet or not ctx.is_main, leave=False, mininterval=5)
     for step, (images, masks) in enumerate(bar):
+        rate = lr_at(recipe, first_step + step, len(loader))
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(recipe, first_step + step, len(loader))
+            group["lr"] = rate * group.get("lr_scale", 1.0)
         images, masks = images.to(device), masks.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -83,7 +99,7 @@ def train_one_epoch(model, optimizer, loader, ctx: Context, epoch: int, recipe: 
                         refresh=False)  # let mininterval pace the bar
     seconds = time.perf_counter() - start
     return {"train_loss": loss_sum / seen, "train_seconds": seconds, "images_per_s": seen / seconds,
-            "lr_end": optimizer.param_groups[0]["lr"], "step_losses": step_losses}
+            "lr_end": rate, "step_losses": step_losses}
 
 
 def evaluate_split(model, images, masks, ctx: Context, keep=()):

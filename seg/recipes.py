@@ -15,6 +15,12 @@ OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("none", "cosine")
 AUGMENTATIONS = ("seed", "strong", "none")  # seed: flip + colour jitter; none: for exact tests
 INITS = ("default", "kaiming")
+# "fan_in": each conv weight's rate is lr * sqrt(REFERENCE_FAN_IN / its fan-in). Behind BatchNorm
+# only a weight's direction matters, Adam moves each element by about lr, and default init gives
+# weights of RMS ~ 1/sqrt(3 fan-in): so this gives every conv the same relative step per update,
+# a regular 3x3 conv and the DSC's depthwise and pointwise convs alike (docs/training.md).
+LR_SCALINGS = ("none", "fan_in")
+REFERENCE_FAN_IN = 3 * 3 * 256  # a regular 3x3 conv over 256 channels keeps `lr` as it is
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Recipe:
     size: int = 128  # square training and evaluation size in px
     augment: str = "seed"
     init: str = "default"  # "kaiming": He-normal convs (fan_out), as torchvision's VGG
+    lr_scaling: str = "none"  # "fan_in": per-conv rates that equalise the relative step (above)
     loss: str = "cross_entropy"  # over pet / background / border; 255 marks padding to ignore
 
 
@@ -69,7 +76,7 @@ def check_recipe(recipe: Recipe, train_images: int | None = None) -> None:
         raise RecipeError(f"recipe {recipe.name!r}: {field}={getattr(recipe, field)!r} {why}")
 
     for field, allowed in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
-                           ("augment", AUGMENTATIONS), ("init", INITS), ("loss", ("cross_entropy",))):
+                           ("augment", AUGMENTATIONS), ("init", INITS), ("lr_scaling", LR_SCALINGS), ("loss", ("cross_entropy",))):
         if getattr(recipe, field) not in allowed:
             bad(field, f"is not one of {', '.join(allowed)}")
     if not (math.isfinite(recipe.lr) and recipe.lr > 0):

@@ -13,7 +13,7 @@ from seg.config import VARIANTS
 from seg.data import PetTensors, train_augment, validation_split
 from seg.distributed import Context
 from seg.loop import build_model, make_optimizer, train_one_epoch
-from seg.recipes import RECIPES, RecipeError, get_recipe, lr_at
+from seg.recipes import RECIPES, REFERENCE_FAN_IN, RecipeError, get_recipe, lr_at
 from seg.training import bf16_autocast_helps, cpu_flags, cpu_name
 from synthetic import make_oxford_layout
 
@@ -24,7 +24,7 @@ def test_seed_recipe_is_the_articles_field_by_field():
     assert dataclasses.asdict(RECIPES["seed"]) == {
         "name": "seed", "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "warmup_epochs": 0.0,
         "scheduler": "none", "epochs": 20, "batch_size": 8, "size": 128, "augment": "seed",
-        "init": "default", "loss": "cross_entropy",
+        "init": "default", "lr_scaling": "none", "loss": "cross_entropy",
     }
     transforms = [type(t).__name__ for t in train_augment("seed").transforms]
     assert transforms == ["RandomHorizontalFlip", "ColorJitter"]
@@ -43,6 +43,37 @@ def test_each_recipe_builds_and_takes_one_step(recipe, name):
     assert math.isfinite(stats["train_loss"])
     assert stats["lr_end"] == lr_at(r, 0, 1)
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.dim() == 4)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_fan_in_scaling_gives_every_conv_the_same_relative_step(name):
+    """Each conv weight's rate times its init RMS is the same number (Adam moves every element by
+    about the rate, and behind BatchNorm only the direction matters); everything else keeps lr."""
+    r = get_recipe("default", lr_scaling="fan_in", size=32, batch_size=2)
+    model = build_model(name, r, seed=0, device=CPU, channels_last=False)
+    optimizer = make_optimizer(model, r)
+    rate = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    assert len(rate) == len(list(model.parameters()))  # every parameter in exactly one group
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    relative = [rate[id(c.weight)] / math.sqrt(REFERENCE_FAN_IN / c.weight[0].numel()) for c in convs]
+    assert relative == pytest.approx([r.lr] * len(convs))
+    fan_ins = {c.weight[0].numel() for c in convs}
+    assert len({rate[id(c.weight)] for c in convs}) == len(fan_ins) > 1  # the rates do differ by fan-in
+    conv_weights = {id(c.weight) for c in convs}
+    assert all(lr == r.lr for p, lr in rate.items() if p not in conv_weights)
+    # The schedule drives every group: after a step each group's rate is the schedule's times its scale.
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    masks = torch.randint(0, 3, (2, 32, 32), dtype=torch.uint8)
+    loader = torch.utils.data.DataLoader(PetTensors(images, masks), batch_size=2)
+    train_one_epoch(model, optimizer, loader, Context(device=CPU), 1, r, quiet=True)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx(
+        [lr_at(r, 0, 1) * g["lr_scale"] for g in optimizer.param_groups])
+
+
+def test_without_scaling_one_group_at_the_recipes_rate():
+    r = get_recipe("default")
+    groups = make_optimizer(build_model("segnet_dsc", r, 0, CPU, False), r).param_groups
+    assert [(g["lr"], g["lr_scale"]) for g in groups] == [(r.lr, 1.0)]
 
 
 def test_strong_augmentation_moves_image_and_mask_together_and_marks_padding():
@@ -86,6 +117,7 @@ def test_flags_override_single_fields_and_the_rest_stay():
     ("weight_decay", -0.1, "weight_decay=-0.1 must be zero or positive"),
     ("size", 100, "size=100 must be a multiple of 16"),
     ("optimizer", "sgd", "optimizer='sgd' is not one of adam, adamw"),
+    ("lr_scaling", "fan_out", "lr_scaling='fan_out' is not one of none, fan_in"),
 ])
 def test_nonsensical_fields_are_refused(field, value, words):
     with pytest.raises(RecipeError, match=words.replace("(", r"\(").replace(".", r"\.")):
