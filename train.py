@@ -120,7 +120,8 @@ def train_model(name, args, recipe, data, ctx: Context):
     model = build_model(name, recipe, args.seed, ctx.device, channels_last)
     optimizer = make_optimizer(model, recipe)
     sync_bn = ctx.distributed and args.sync_bn
-    say(ctx, f"{name}: recipe {recipe.name} ({recipe.optimizer} lr {recipe.lr:g}, {recipe.scheduler} schedule, "
+    say(ctx, f"{name}: recipe {recipe.name} ({recipe.optimizer} lr {recipe.lr:g}"
+        f"{' scaled by fan-in' if recipe.lr_scaling == 'fan_in' else ''}, {recipe.scheduler} schedule, "
         f"{recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.size} px, {recipe.augment} augmentation); "
         f"{len(train_x)} training / {len(val_x)} validation images; {ctx.device}, "
         f"{precision_note(ctx.device, autocast)}, {'channels_last' if channels_last else 'NCHW'}"
