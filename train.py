@@ -29,7 +29,7 @@ from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
 from seg.models import create_model
 from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES, SCHEDULERS, Recipe,
-                         RecipeError, as_metadata, check_recipe, get_recipe)
+                         RecipeError, as_metadata, check_recipe, from_metadata, get_recipe)
 from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, precision_note, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after every epoch
@@ -188,8 +188,22 @@ def finished_without_test(args, name, recipe) -> bool:
     if p["resume"].exists() or not p["meta"].exists():
         return False
     meta = read_meta(p["weights"])
-    return (meta.get("final") is None and meta.get("recipe") == as_metadata(recipe)
+    return (meta.get("final") is None and bool(meta.get("recipe")) and from_metadata(meta["recipe"]) == recipe
             and meta.get("epochs_done") == recipe.epochs)
+
+
+def resume_mismatch(args, name, recipe) -> str | None:
+    """Why `--resume` must not continue this run: another recipe would mix two schedules (and,
+    with another rate scaling, two optimizer layouts) in one checkpoint. None when it may."""
+    p = paths(args.out, name)
+    if not p["meta"].exists():
+        return None
+    recorded = from_metadata(read_meta(p["weights"])["recipe"])
+    if recorded == recipe:
+        return None
+    changed = [f"{f} {getattr(recorded, f)!r}" for f in ("name", *FIELDS) if getattr(recorded, f) != getattr(recipe, f)]
+    return (f"{name} in {args.out} was trained with {', '.join(changed)}, which this command changes; "
+            f"resume with the run's recipe and flags, or train afresh in another --out")
 
 
 def score_test_split(args, name, test, ctx: Context) -> None:
@@ -249,6 +263,11 @@ def train_all(args, recipe, ctx: Context) -> int:
     args.quiet = args.quiet or not ctx.is_main
     try:
         distributed.check_world(ctx, recipe.batch_size)  # before any data is read
+        if args.resume:
+            mismatch = distributed.broadcast(ctx, ctx.is_main and next(
+                filter(None, (resume_mismatch(args, n, recipe) for n in args.model)), None))
+            if mismatch:
+                raise RecipeError(mismatch)
         data = distributed.rank0_first(ctx, lambda: load_data(args, recipe))  # rank 0 builds the cache
         distributed.check_world(ctx, recipe.batch_size, len(data[0][0]))  # names the ranks: first
         check_recipe(recipe, len(data[0][0]))

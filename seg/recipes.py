@@ -110,3 +110,9 @@ def lr_at(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
 
 def as_metadata(recipe: Recipe) -> dict:
     return dataclasses.asdict(recipe)
+
+
+def from_metadata(record: dict) -> Recipe:
+    """The recipe a checkpoint records. A field added after the checkpoint was written reads as
+    its default, which is what that run did (`lr_scaling` came later: runs before it are "none")."""
+    return Recipe(**record)

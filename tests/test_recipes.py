@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import train
+from seg.checkpoint import paths
 from seg.config import VARIANTS
 from seg.data import PetTensors, train_augment, validation_split
 from seg.distributed import Context
@@ -150,6 +151,18 @@ def test_bad_overrides_stop_before_any_training(pets, tmp_path, capsys, flags, w
     assert run(pets, tmp_path, *flags) == 2
     assert words in capsys.readouterr().err
     assert not list(tmp_path.glob("segnet_*")), "nothing was trained or written"
+
+
+def test_resume_with_another_recipe_is_refused_before_training(pets, tmp_path, capsys):
+    assert run(pets, tmp_path, "--epochs", "1", "--batch-size", "2") == 0
+    written = paths(tmp_path, "segnet_dsc")["weights"].read_bytes()
+    capsys.readouterr()
+    assert run(pets, tmp_path, "--epochs", "1", "--batch-size", "2", "--lr-scaling", "fan_in", "--resume") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: segnet_dsc in {tmp_path} was trained with lr_scaling 'none', which this command changes; "
+        "resume with the run's recipe and flags, or train afresh in another --out"]
+    assert paths(tmp_path, "segnet_dsc")["weights"].read_bytes() == written, "the run was left as it was"
+    assert run(pets, tmp_path, "--epochs", "1", "--batch-size", "2", "--resume") == 0  # the same flags: fine
 
 
 def test_validation_is_a_fixed_disjoint_carve_out():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from seg.evaluate import evaluate
 from seg.fastpath import fast_path
 from seg.inference import predict_logits
 from seg.metrics import metrics_from_confusion
-from seg.recipes import RECIPES
+from seg.recipes import RECIPES, from_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +43,7 @@ def shipped(name):
 @pytest.mark.parametrize("name", VARIANTS)
 def test_metadata_claims_equal_a_fresh_evaluation_on_every_test_image(name, test_split):
     model, meta = shipped(name)
-    assert meta["recipe"] == dataclasses.asdict(RECIPES["default"]), "shipped with the default recipe, whole"
+    assert from_metadata(meta["recipe"]) == RECIPES["default"], "shipped with the default recipe, whole"
     assert meta["epochs_done"] == meta["recipe"]["epochs"]
     images, masks, _ = test_split
     confmat = evaluate(model, DataLoader(PetTensors(images, masks), batch_size=16), torch.device("cpu")).confmat
