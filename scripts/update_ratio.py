@@ -22,7 +22,8 @@ from seg.data import PetTensors, default_data_root, load_cached_split, train_aug
 from seg.loop import build_model, make_optimizer  # noqa: E402
 from seg.recipes import get_recipe  # noqa: E402
 
-ROWS = [("seed", {}), ("lr 3e-4", {"lr": 3e-4}), ("kaiming init", {"init": "kaiming"})]
+ROWS = [("seed", {}), ("lr 3e-4", {"lr": 3e-4}), ("kaiming init", {"init": "kaiming"}),
+        ("lr 3e-4, rates by fan-in", {"lr": 3e-4, "lr_scaling": "fan_in"})]
 
 
 def ratios(name, recipe, images, masks, steps):
