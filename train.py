@@ -51,7 +51,7 @@ def get_args_parser():
     fields.add_argument("--scheduler", help=" | ".join(SCHEDULERS))
     fields.add_argument("--augment", help=" | ".join(AUGMENTATIONS))
     fields.add_argument("--init", help=" | ".join(INITS))
-    fields.add_argument("--lr-scaling", help=" | ".join(LR_SCALINGS) + "; fan_in: per-conv rates by fan-in")
+    fields.add_argument("--lr-scaling", help=" | ".join(LR_SCALINGS) + " (per-conv rates, seg/recipes.py)")
     fields.add_argument("--size", type=int, help="square training size in px")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test", action="store_true",
@@ -121,7 +121,7 @@ def train_model(name, args, recipe, data, ctx: Context):
     optimizer = make_optimizer(model, recipe)
     sync_bn = ctx.distributed and args.sync_bn
     say(ctx, f"{name}: recipe {recipe.name} ({recipe.optimizer} lr {recipe.lr:g}"
-        f"{' scaled by fan-in' if recipe.lr_scaling == 'fan_in' else ''}, {recipe.scheduler} schedule, "
+        f"{'' if recipe.lr_scaling == 'none' else ', per-conv rates ' + recipe.lr_scaling}, {recipe.scheduler} schedule, "
         f"{recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.size} px, {recipe.augment} augmentation); "
         f"{len(train_x)} training / {len(val_x)} validation images; {ctx.device}, "
         f"{precision_note(ctx.device, autocast)}, {'channels_last' if channels_last else 'NCHW'}"

@@ -30,12 +30,13 @@ def build_model(name, recipe: Recipe, seed: int, device, channels_last: bool):
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
-def lr_scale(module: nn.Module, name: str, recipe: Recipe) -> float:
+def lr_scale(module: nn.Module, name: str, recipe: Recipe, kernel_size: int) -> float:
     """How much of the recipe's rate one parameter gets (recipes.py's `lr_scaling`)."""
-    if recipe.lr_scaling == "fan_in" and isinstance(module, nn.Conv2d) and name == "weight":
-        fan_in = module.weight[0].numel()  # in_channels / groups * k * k
-        return math.sqrt(REFERENCE_FAN_IN / fan_in)
-    return 1.0
+    if recipe.lr_scaling == "none" or not (isinstance(module, nn.Conv2d) and name == "weight"):
+        return 1.0
+    fan_in = module.weight[0].numel()  # in_channels / groups * k * k
+    reference = REFERENCE_FAN_IN if recipe.lr_scaling == "fan_in" else kernel_size ** 2 * module.in_channels
+    return math.sqrt(reference / fan_in)
 
 
 def make_optimizer(model, recipe: Recipe):
@@ -44,7 +45,7 @@ def make_optimizer(model, recipe: Recipe):
     groups = {}
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
-            groups.setdefault(lr_scale(module, name, recipe), []).append(param)
+            groups.setdefault(lr_scale(module, name, recipe, unwrap(model).kernel_size), []).append(param)
     kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
     return kind([{"params": params, "lr": recipe.lr * scale, "lr_scale": scale} for scale, params in groups.items()],
                 lr=recipe.lr, weight_decay=recipe.weight_decay)

@@ -19,7 +19,10 @@ INITS = ("default", "kaiming")
 # only a weight's direction matters, Adam moves each element by about lr, and default init gives
 # weights of RMS ~ 1/sqrt(3 fan-in): so this gives every conv the same relative step per update,
 # a regular 3x3 conv and the DSC's depthwise and pointwise convs alike (docs/training.md).
-LR_SCALINGS = ("none", "fan_in")
+# "as_replaced": each conv takes the relative step of the regular k x k conv over the same inputs
+# it replaces, lr * sqrt(k*k*in_channels / its fan-in): a regular SegNet's rates stay exactly lr,
+# a DSC's pointwise convs get sqrt(k*k) = 3x, its depthwise convs sqrt(in_channels).
+LR_SCALINGS = ("none", "fan_in", "as_replaced")
 REFERENCE_FAN_IN = 3 * 3 * 256  # a regular 3x3 conv over 256 channels keeps `lr` as it is
 
 
@@ -36,7 +39,7 @@ class Recipe:
     size: int = 128  # square training and evaluation size in px
     augment: str = "seed"
     init: str = "default"  # "kaiming": He-normal convs (fan_out), as torchvision's VGG
-    lr_scaling: str = "none"  # "fan_in": per-conv rates that equalise the relative step (above)
+    lr_scaling: str = "none"  # per-conv rates: "fan_in" or "as_replaced" (above)
     loss: str = "cross_entropy"  # over pet / background / border; 255 marks padding to ignore
 
 

@@ -71,6 +71,23 @@ def test_fan_in_scaling_gives_every_conv_the_same_relative_step(name):
         [lr_at(r, 0, 1) * g["lr_scale"] for g in optimizer.param_groups])
 
 
+def test_as_replaced_rates_leave_the_regular_net_alone_and_give_each_dsc_conv_its_replaced_convs_step():
+    r = get_recipe("default", lr_scaling="as_replaced", size=32, batch_size=2)
+    regular = make_optimizer(build_model("segnet_regular", r, 0, CPU, False), r).param_groups
+    assert [(g["lr"], g["lr_scale"]) for g in regular] == [(r.lr, 1.0)]  # the same optimizer as "none"
+    model = build_model("segnet_dsc", r, 0, CPU, False)
+    rate = {id(p): g["lr"] for g in make_optimizer(model, r).param_groups for p in g["params"]}
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    pointwise = [c for c in convs if c.kernel_size == (1, 1)]
+    depthwise = [c for c in convs if c.groups > 1]
+    assert pointwise and depthwise and len(pointwise) + len(depthwise) == len(convs)
+    assert all(rate[id(c.weight)] == pytest.approx(3 * r.lr) for c in pointwise)  # sqrt(3 * 3)
+    assert all(rate[id(c.weight)] == pytest.approx(math.sqrt(c.in_channels) * r.lr) for c in depthwise)
+    # The relative step, rate / init RMS ~ rate * sqrt(fan-in), is a dense 3x3 conv's over the same inputs.
+    for c in convs:
+        assert rate[id(c.weight)] * math.sqrt(c.weight[0].numel()) == pytest.approx(r.lr * math.sqrt(9 * c.in_channels))
+
+
 def test_without_scaling_one_group_at_the_recipes_rate():
     r = get_recipe("default")
     groups = make_optimizer(build_model("segnet_dsc", r, 0, CPU, False), r).param_groups
@@ -118,7 +135,7 @@ def test_flags_override_single_fields_and_the_rest_stay():
     ("weight_decay", -0.1, "weight_decay=-0.1 must be zero or positive"),
     ("size", 100, "size=100 must be a multiple of 16"),
     ("optimizer", "sgd", "optimizer='sgd' is not one of adam, adamw"),
-    ("lr_scaling", "fan_out", "lr_scaling='fan_out' is not one of none, fan_in"),
+    ("lr_scaling", "fan_out", "lr_scaling='fan_out' is not one of none, fan_in, as_replaced"),
 ])
 def test_nonsensical_fields_are_refused(field, value, words):
     with pytest.raises(RecipeError, match=words.replace("(", r"\(").replace(".", r"\.")):
