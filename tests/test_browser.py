@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def app(tmp_path_factory):
+    """(url, process) of one `python app.py` for the module."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does)")
-    exports = tmp_path_factory.mktemp("exports")
-    with running_app(SEG_EXPORT_DIR=exports) as (url, _, _), sync_api.sync_playwright() as pw:
+    with running_app(SEG_EXPORT_DIR=tmp_path_factory.mktemp("exports")) as (url, proc, _):
+        yield url, proc
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    url, _ = app
+    with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
         page.set_default_timeout(60_000)
@@ -118,6 +126,41 @@ def test_the_live_tab_races_both_models_on_the_camera(page):
     page.wait_for_function("(src) => document.querySelector('#live-segnet_dsc img').src !== src", arg=first)
     shot(page, "live")
     page.reload()  # leaving ends the stream and its work
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid: int, seconds: float) -> float:
+    """CPU seconds the process used per wall second over the next `seconds`."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
+
+
+def test_closing_the_page_stops_the_live_work(app, page):
+    """The server's work for a camera stream ends with the page: a behaviour, measured as the
+    app's CPU use with the stream running against after the page is gone (no timing threshold:
+    the two models on every frame against nothing)."""
+    url, proc = app
+    live = page.context.browser.new_page(permissions=["camera"])
+    try:
+        live.goto(url)
+        live.get_by_role("tab", name="Live").click()
+        live.get_by_role("button", name="Click to Access Webcam").click()
+        live.get_by_role("button", name="capture photo").click()
+        live.wait_for_function("""() => [...document.querySelectorAll('#live-readout strong')]
+            .map(e => parseFloat(e.textContent)).some(r => r > 0)""")
+        streaming = cpu_share(proc.pid, 3)
+    finally:
+        live.close()
+    time.sleep(3)  # a frame already in flight may finish
+    after = cpu_share(proc.pid, 3)
+    assert streaming > 0.2, f"the stream kept the server only {streaming:.0%} busy: was it running?"
+    assert after < streaming / 4, f"after the page closed the server still used {after:.0%} CPU ({streaming:.0%} streaming)"
 
 
 def test_without_a_camera_the_live_tab_says_so(page):
