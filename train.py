@@ -28,8 +28,8 @@ from seg.distributed import Context, DistributedError
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
 from seg.models import create_model
-from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES, SCHEDULERS, Recipe,
-                         RecipeError, as_metadata, check_recipe, from_metadata, get_recipe)
+from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES,
+                         SCHEDULERS, Recipe, RecipeError, as_metadata, check_recipe, from_metadata, get_recipe)
 from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, precision_note, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after every epoch

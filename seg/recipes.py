@@ -78,8 +78,8 @@ def check_recipe(recipe: Recipe, train_images: int | None = None) -> None:
     def bad(field, why):
         raise RecipeError(f"recipe {recipe.name!r}: {field}={getattr(recipe, field)!r} {why}")
 
-    for field, allowed in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
-                           ("augment", AUGMENTATIONS), ("init", INITS), ("lr_scaling", LR_SCALINGS), ("loss", ("cross_entropy",))):
+    for field, allowed in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("augment", AUGMENTATIONS),
+                           ("init", INITS), ("lr_scaling", LR_SCALINGS), ("loss", ("cross_entropy",))):
         if getattr(recipe, field) not in allowed:
             bad(field, f"is not one of {', '.join(allowed)}")
     if not (math.isfinite(recipe.lr) and recipe.lr > 0):
