@@ -2,8 +2,9 @@
 
     python scripts/curves_table.py checkpoints runs/fanin runs/fanin-dsc --every 10
 One row per model per folder: validation pixel accuracy every N epochs (from the checkpoint's
-`history[]`), the training loss at its last epoch and the recipe fields it changed from the
-default recipe. Reads metadata only: no model is run and the test split is not touched.
+`history[]`), the training loss at its last epoch, the recipe fields it changed from the
+default recipe and the training seed. Reads metadata only: no model is run and the test split
+is not touched.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def curve_row(meta: dict, folder: Path, every: int, last: int) -> str:
     by_epoch = {h["epoch"]: h for h in meta["history"]}
     cells = [f"{by_epoch[e]['val_pixel_accuracy']:.1%}" if e in by_epoch else "" for e in range(every, last + 1, every)]
     final = meta["history"][-1]
-    return (f"| `{folder}` | {meta['model']} | {changed_from_default(meta['recipe'])} | " + " | ".join(cells)
+    return (f"| `{folder}` | {meta['model']} | {changed_from_default(meta['recipe'])} | {meta['training']['seed']} | "
+            + " | ".join(cells)
             + f" | {final['train_loss']:.3f} (epoch {final['epoch']}) |")
 
 
@@ -43,8 +45,8 @@ def main(argv=None) -> int:
         return 2
     last = max(meta["recipe"]["epochs"] for _, meta in metas)
     epochs = list(range(args.every, last + 1, args.every))
-    print("| run | model | recipe | " + " | ".join(f"val @ {e}" for e in epochs) + " | training loss, last epoch |")
-    print("|---|---|---|" + "---:|" * len(epochs) + "---:|")
+    print("| run | model | recipe | seed | " + " | ".join(f"val @ {e}" for e in epochs) + " | training loss, last epoch |")
+    print("|---|---|---|---:|" + "---:|" * len(epochs) + "---:|")
     for folder, meta in metas:
         print(curve_row(meta, folder, args.every, last))
     return 0
