@@ -42,10 +42,12 @@ def lr_scale(module: nn.Module, name: str, recipe: Recipe, kernel_size: int) -> 
 def make_optimizer(model, recipe: Recipe):
     """One parameter group per rate scale, in the model's parameter order (the same groups on
     every build, so a resume file's optimizer state loads into them)."""
+    # The net's k: its largest conv kernel (a DSC's depthwise convs have it, its pointwise 1x1).
+    kernel_size = max((m.kernel_size[0] for m in model.modules() if isinstance(m, nn.Conv2d)), default=1)
     groups = {}
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
-            groups.setdefault(lr_scale(module, name, recipe, unwrap(model).kernel_size), []).append(param)
+            groups.setdefault(lr_scale(module, name, recipe, kernel_size), []).append(param)
     kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
     return kind([{"params": params, "lr": recipe.lr * scale, "lr_scale": scale} for scale, params in groups.items()],
                 lr=recipe.lr, weight_decay=recipe.weight_decay)
