@@ -29,7 +29,8 @@ from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
 from seg.models import create_model
 from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES,
-                         SCHEDULERS, Recipe, RecipeError, as_metadata, check_recipe, from_metadata, get_recipe)
+                         SCHEDULERS, Recipe, RecipeError, as_metadata, check_recipe, differences, from_metadata,
+                         get_recipe)
 from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, precision_note, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after every epoch
@@ -187,9 +188,8 @@ def finished_without_test(args, name, recipe) -> bool:
     p = paths(args.out, name)
     if p["resume"].exists() or not p["meta"].exists():
         return False
-    meta = read_meta(p["weights"])
-    return (meta.get("final") is None and bool(meta.get("recipe")) and from_metadata(meta["recipe"]) == recipe
-            and meta.get("epochs_done") == recipe.epochs)
+    meta = read_meta(p["weights"])  # its recipe is this one: train_all refused a --resume that changes it
+    return meta.get("final") is None and meta.get("epochs_done") == recipe.epochs
 
 
 def resume_mismatch(args, name, recipe) -> str | None:
@@ -201,7 +201,7 @@ def resume_mismatch(args, name, recipe) -> str | None:
     recorded = from_metadata(read_meta(p["weights"])["recipe"])
     if recorded == recipe:
         return None
-    changed = [f"{f} {getattr(recorded, f)!r}" for f in ("name", *FIELDS) if getattr(recorded, f) != getattr(recipe, f)]
+    changed = [f"{f} {v!r}" for f, v in differences(recorded, recipe).items()]
     return (f"{name} in {args.out} was trained with {', '.join(changed)}, which this command changes; "
             f"resume with the run's recipe and flags, or train afresh in another --out")
 

@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.recipes import FIELDS, RECIPES, from_metadata  # noqa: E402
+from seg.recipes import RECIPES, differences, from_metadata  # noqa: E402
 
 
 def changed_from_default(record: dict) -> str:
-    recipe, default = from_metadata(record), RECIPES["default"]
-    changes = [f"{f}={getattr(recipe, f)}" for f in FIELDS if getattr(recipe, f) != getattr(default, f)]
-    return ", ".join(changes) or "default recipe"
+    changes = differences(from_metadata(record), RECIPES["default"])
+    return ", ".join(f"{f}={v}" for f, v in changes.items() if f != "name") or "default recipe"
 
 
 def curve_row(meta: dict, folder: Path, every: int, last: int) -> str:

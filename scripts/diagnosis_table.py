@@ -12,15 +12,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.recipes import RECIPES  # noqa: E402
+from seg.recipes import RECIPES, differences, from_metadata  # noqa: E402
 
 LABELS = {"segnet_regular": "regular", "segnet_dsc": "DSC"}
 
 
-def changed_fields(recipe: dict) -> str:
-    base = vars(RECIPES[recipe["name"]])
-    diff = [f"{k}={v}" for k, v in recipe.items() if k not in ("name", "epochs") and base[k] != v]
-    return ", ".join(diff) or f"{recipe['name']} recipe as is"
+def changed_fields(record: dict) -> str:
+    recipe = from_metadata(record)
+    changes = differences(recipe, RECIPES[recipe.name])
+    return ", ".join(f"{f}={v}" for f, v in changes.items() if f not in ("name", "epochs")) or f"{recipe.name} recipe as is"
 
 
 def rows(folder: Path):

@@ -81,7 +81,7 @@ def train_one_epoch(model, optimizer, loader, ctx: Context, epoch: int, recipe: 
     for step, (images, masks) in enumerate(bar):
         rate = lr_at(recipe, first_step + step, len(loader))
         for group in optimizer.param_groups:
-            group["lr"] = rate * group.get("lr_scale", 1.0)
+            group["lr"] = rate * group.get("lr_scale", 1.0)  # resume files from before lr_scaling have none
         images, masks = images.to(device), masks.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)

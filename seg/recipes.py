@@ -115,6 +115,11 @@ def as_metadata(recipe: Recipe) -> dict:
     return dataclasses.asdict(recipe)
 
 
+def differences(recipe: Recipe, base: Recipe) -> dict:
+    """{field: recipe's value} for each field, the name included, where `recipe` differs from `base`."""
+    return {f: getattr(recipe, f) for f in ("name", *FIELDS) if getattr(recipe, f) != getattr(base, f)}
+
+
 def from_metadata(record: dict) -> Recipe:
     """The recipe a checkpoint records. A field added after the checkpoint was written reads as
     its default, which is what that run did (`lr_scaling` came later: runs before it are "none")."""
