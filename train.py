@@ -23,7 +23,7 @@ from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, lo
 from seg.config import PAIR, VARIANTS
 from seg.cost import model_cost
 from seg.data import (VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors, default_data_root,
-                      describe, load_cached_split, train_augment, validation_split)
+                      describe, load_cached_split, train_augment, training_subset, validation_split)
 from seg.distributed import Context, DistributedError
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
@@ -64,6 +64,9 @@ def get_args_parser():
     parser.add_argument("--out", default=str(CHECKPOINT_DIR))
     parser.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
     parser.add_argument("--limit", type=int, default=None, help="use N images per split (smoke runs)")
+    parser.add_argument("--train-images", type=int, default=None,
+                        help="train on N of the training images (a fixed, nested subset: learning curves); "
+                             "the validation images stay the same")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast for training steps; auto: where the hardware has native bf16")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -140,7 +143,8 @@ def train_model(name, args, recipe, data, ctx: Context):
     keep = torch.linspace(0, len(val_x) - 1, NUM_SNAPSHOTS).round().long().unique().tolist()
     sample = to_input(load_photo(SAMPLE_PHOTO), recipe.size)
     run = {"data": data_description(args, data), "device": str(ctx.device), "git_commit": git_commit(),  # at start
-           "training": {"seed": args.seed, "limit": args.limit, "autocast": "bf16" if autocast else None,
+           "training": {"seed": args.seed, "limit": args.limit, "train_images": args.train_images,
+                        "autocast": "bf16" if autocast else None,
                         "channels_last": channels_last, "cpu": cpu_name(), "threads": torch.get_num_threads()},
            "distributed": {"world_size": ctx.world_size, "backend": ctx.backend, "sync_bn": sync_bn,
                            "devices": distributed.all_devices(ctx), "global_batch": recipe.batch_size},
@@ -194,14 +198,19 @@ def finished_without_test(args, name, recipe) -> bool:
 
 def resume_mismatch(args, name, recipe) -> str | None:
     """Why `--resume` must not continue this run: another recipe would mix two schedules (and,
-    with another rate scaling, two optimizer layouts) in one checkpoint. None when it may."""
+    with another rate scaling, two optimizer layouts) in one checkpoint, another --train-images
+    two training sets. None when it may."""
     p = paths(args.out, name)
     if not p["meta"].exists():
         return None
-    recorded = from_metadata(read_meta(p["weights"])["recipe"])
-    if recorded == recipe:
-        return None
+    meta = read_meta(p["weights"])
+    recorded = from_metadata(meta["recipe"])
     changed = [f"{f} {v!r}" for f, v in differences(recorded, recipe).items()]
+    trained_on = meta.get("training", {}).get("train_images")  # older runs: all of them (None)
+    if trained_on != args.train_images:
+        changed.append(f"train_images {trained_on!r}")  # a learning-curve point continued on other images
+    if not changed:
+        return None
     return (f"{name} in {args.out} was trained with {', '.join(changed)}, which this command changes; "
             f"resume with the run's recipe and flags, or train afresh in another --out")
 
@@ -238,6 +247,8 @@ def load_data(args, recipe):
     images, masks, ids = load_cached_split(args.data_root, "trainval", recipe.size, args.cache_dir,
                                            args.download, args.limit)
     train_idx, val_idx = validation_split(len(ids))
+    if args.train_images is not None:
+        train_idx = training_subset(train_idx, args.train_images)
     test = None
     if args.test:
         test = load_cached_split(args.data_root, "test", recipe.size, args.cache_dir, args.download, args.limit)[:2]

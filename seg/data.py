@@ -131,6 +131,17 @@ def validation_split(count: int, fraction: float = VALIDATION_FRACTION, seed: in
     return sorted(order[held:]), sorted(order[:held])
 
 
+def training_subset(train_indices, count: int, seed: int = VALIDATION_SEED):
+    """`count` of the training indices, for learning curves: the first `count` of one fixed
+    seeded order, so smaller subsets are nested in larger ones and the validation images are
+    the same at every size."""
+    if not 1 <= count <= len(train_indices):
+        raise ValueError(f"--train-images {count}: the training split has {len(train_indices)} images; "
+                         f"use 1 to {len(train_indices)}")
+    order = torch.randperm(len(train_indices), generator=torch.Generator().manual_seed(seed + 1)).tolist()
+    return sorted(train_indices[i] for i in order[:count])
+
+
 class PetTensors(Dataset):
     """Cached uint8 tensors as (float image in [0, 1], long class mask)."""
 

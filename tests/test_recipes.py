@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import train
-from seg.checkpoint import paths
+from seg.checkpoint import paths, read_meta
 from seg.config import VARIANTS
-from seg.data import PetTensors, train_augment, validation_split
+from seg.data import PetTensors, train_augment, training_subset, validation_split
 from seg.distributed import Context
 from seg.loop import build_model, make_optimizer, train_one_epoch
 from seg.recipes import RECIPES, REFERENCE_FAN_IN, RecipeError, get_recipe, lr_at
@@ -188,6 +188,25 @@ def test_validation_is_a_fixed_disjoint_carve_out():
     assert not set(train_idx) & set(val_idx) and sorted(train_idx + val_idx) == list(range(355))
     assert validation_split(355) == (train_idx, val_idx)  # seeded: the same every run
     assert validation_split(355, seed=1)[1] != val_idx
+
+
+def test_training_subsets_are_nested_and_leave_validation_alone():
+    train_idx, val_idx = validation_split(355)
+    small, large = training_subset(train_idx, 80), training_subset(train_idx, 160)
+    assert len(small) == 80 and len(large) == 160 and set(small) < set(large) < set(train_idx)
+    assert training_subset(train_idx, 319) == train_idx
+    assert training_subset(train_idx, 80) == small  # seeded: the same every run
+    with pytest.raises(ValueError, match="the training split has 319 images; use 1 to 319"):
+        training_subset(train_idx, 320)
+
+
+def test_a_run_trains_on_its_subset_and_resume_keeps_it(pets, tmp_path, capsys):
+    assert run(pets, tmp_path, "--epochs", "1", "--batch-size", "2", "--train-images", "3") == 0
+    meta = read_meta(paths(tmp_path, "segnet_dsc")["weights"])
+    assert meta["training"]["train_images"] == 3 and meta["data"]["split_sizes"]["train"] == 3
+    capsys.readouterr()
+    assert run(pets, tmp_path, "--epochs", "1", "--batch-size", "2", "--resume") == 2
+    assert "was trained with train_images 3, which this command changes" in capsys.readouterr().err
 
 
 CPUINFO = "processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx512f {extra}\n"
