@@ -14,30 +14,12 @@ from torchvision.datasets import OxfordIIITPet
 from torchvision.transforms import v2
 
 from .checkpoint import atomic_write
+# The dataset's names live in seg.pets (no torchvision, for the app's start); here for this module's readers too.
+from .pets import (CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, decode_files,  # noqa: F401
+                   default_data_root, normalise_root)
 
-CLASS_NAMES = ("pet", "background", "border")  # trimap 1/2/3 minus one
 SPLITS = ("trainval", "test")
 CACHE_VERSION = 1  # bump when the cached content changes meaning
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-class DataNotFoundError(RuntimeError):
-    pass
-
-
-def default_data_root() -> Path:
-    """$SEG_DATA_ROOT, else the shared subset beside the checkout, else ./data."""
-    if os.environ.get("SEG_DATA_ROOT"):
-        return Path(os.environ["SEG_DATA_ROOT"])
-    return SHARED_DATA if SHARED_DATA.is_dir() else Path("data")
-
-
-def normalise_root(root) -> Path:
-    """torchvision wants the folder above `oxford-iiit-pet`; accept that folder itself too."""
-    root = Path(root)
-    if root.name == "oxford-iiit-pet" and (root / "images").is_dir():
-        return root.parent
-    return root
 
 
 def open_split(root, split: str, download: bool = False) -> OxfordIIITPet:
@@ -51,23 +33,6 @@ def open_split(root, split: str, download: bool = False) -> OxfordIIITPet:
             f"no Oxford-IIIT Pet data under {root}: pass --download to fetch it (about 800 MB), "
             f"or --data-root DIR pointing at a folder that holds oxford-iiit-pet/"
         ) from None
-
-
-def joint_resize(size: int):
-    # v2 resizes tv_tensors.Image bilinearly (antialiased) and tv_tensors.Mask with nearest.
-    return v2.Resize((size, size), antialias=True)
-
-
-def decode_files(image_path, trimap_path, size: int):
-    """One (uint8 image 3xSxS, uint8 class mask SxS) pair, straight from the files.
-
-    `.convert("RGB")` is what makes the dataset's GIF and RGBA PNG named .jpg load.
-    """
-    with Image.open(image_path) as img, Image.open(trimap_path) as tri:
-        image = tv_tensors.Image(v2.functional.pil_to_tensor(img.convert("RGB")))
-        mask = tv_tensors.Mask(v2.functional.pil_to_tensor(tri)[0])
-    image, mask = joint_resize(size)(image, mask)
-    return image.as_subclass(torch.Tensor), (mask.as_subclass(torch.Tensor) - 1).to(torch.uint8)
 
 
 def decode_sample(dataset: OxfordIIITPet, index: int, size: int):
@@ -100,7 +65,6 @@ def load_cached_split(root, split: str, size: int, cache_dir, download=False, li
     return data["images"][:n], data["masks"][:n], ids[:n]
 
 
-IGNORE_INDEX = 255  # mask value of pixels a transform invented (rotation corners): no loss there
 VALIDATION_FRACTION, VALIDATION_SEED = 0.1, 0  # fixed, whatever the training seed or recipe
 
 

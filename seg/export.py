@@ -25,7 +25,7 @@ import torch
 
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, atomic_write, load_checkpoint, paths
 from .config import VARIANTS
-from .data import default_data_root
+from .pets import default_data_root
 from .edge import EdgeSegNet
 from .fastpath import fold_batchnorm
 from .runtimes import load_runner

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
-from torchvision.transforms import v2
 
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths, train_command
 from .config import PAIR, VARIANTS
 from .fastpath import fast_path
+from .pets import image_to_tensor, resize_image
 
 MAX_SIDE = 4096  # larger photos are downscaled before any other work
 MAX_PIXELS = 64_000_000  # refuse to decode beyond this: a decompression bomb, not a photo
@@ -91,9 +91,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 def to_input(photo: Image.Image, size: int = 128) -> torch.Tensor:
     """1x3xSxS float in [0, 1], resized as the training data was (tensor resize, antialiased)."""
-    x = v2.functional.pil_to_tensor(photo)
-    x = v2.functional.resize(x, [size, size], antialias=True)
-    return x.float().div_(255).unsqueeze(0)
+    return resize_image(image_to_tensor(photo), size).float().div_(255).unsqueeze(0)
 
 
 @torch.inference_mode()

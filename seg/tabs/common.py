@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..data import CLASS_NAMES
+from ..pets import CLASS_NAMES
 from ..inference import COLOURS
 
 TITLES = {"segnet_regular": "Regular SegNet", "segnet_dsc": "DSC SegNet",  # keyed by config.VARIANTS

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from ..config import VARIANTS
-from ..data import decode_files, default_data_root, normalise_root
+from ..pets import decode_files, default_data_root, normalise_root
 from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
 from .charts import history_figures
 from .common import TITLES
