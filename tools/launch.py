@@ -1,6 +1,7 @@
 """Start the real `python app.py` on a free loopback port, and stop it afterwards.
 
-For the tests and bench.py: both measure the app as a user starts it.
+For the tests and bench.py: both measure the app as a user starts it. `python -m tools.launch N`
+prints the start-to-ready time of N launches.
 """
 
 from __future__ import annotations
@@ -62,3 +63,21 @@ def local_client(url: str):
     from gradio_client import Client
 
     return Client(url, verbose=False, ssl_verify=False)
+
+
+def main() -> None:
+    """`python -m tools.launch [N]`: the app's start-to-ready seconds over N launches (bench.py
+    measures one, inside its serving run)."""
+    import statistics
+
+    launches = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    seconds = []
+    for _ in range(launches):
+        with running_app() as (_, _, startup_s):
+            seconds.append(startup_s)
+    print(f"app start to ready over {launches} launches: median {statistics.median(seconds):.1f} s "
+          f"(min {min(seconds):.1f}, max {max(seconds):.1f})")
+
+
+if __name__ == "__main__":
+    main()
