@@ -15,8 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from seg.evaluate import compare_report, get_args_parser  # noqa: E402
-
-SEED_FIGURES = {"segnet_regular": "88.28%", "segnet_dsc": "86.96%"}  # the article, full data, 20 epochs
+from seg.recipes import ARTICLE_PIXEL_ACCURACY  # noqa: E402
 
 
 def folder_rows(folder: Path, eval_args) -> list[str]:
@@ -29,7 +28,7 @@ def folder_rows(folder: Path, eval_args) -> list[str]:
         t = meta["training"]
         time = f"{meta['wall_time_s'] / 60:.0f} min, {t['cpu']}, {t['threads']} thread(s), {t['autocast'] or 'fp32'}"
         rows.append(f"| {meta['recipe']['name']} ({meta['epochs_done']} epochs) | `{meta['model']}` | "
-                    f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {SEED_FIGURES[meta['model']]} | {time} |")
+                    f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {ARTICLE_PIXEL_ACCURACY[meta['model']]:.2%} | {time} |")
     for key, label, seed in (("pixel_accuracy", "pixel accuracy", "+1.32"), ("miou", "mIoU", "")):
         gap = report["a_minus_b"][key]
         low, high = gap["ci95"]

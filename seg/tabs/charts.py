@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 COLOURS = {"regular": "#4c6ef5", "dsc": "#f08c00"}
@@ -124,4 +126,29 @@ def frame_times_figure(ms_by_model: dict, titles: dict):
                          line=dict(color=VARIANT_COLOURS.get(name))) for name, ms in ms_by_model.items()]
     layout = _layout("Milliseconds per frame", "ms", xtitle="frame")
     layout["xaxis"]["type"] = "linear"
+    return go.Figure(traces, layout, skip_invalid=True)
+
+
+def learning_curve_figure(curve: dict, titles: dict, seed_full_data: dict, full_images: int):
+    """Validation pixel accuracy against training images (log axis): the runs, each model's line
+    through them carried out to the article's training-set size, and the article's test figure there."""
+    traces = []
+    for model, fit in curve["fits"].items():
+        colour, mine = VARIANT_COLOURS.get(model), [p for p in curve["points"] if p["model"] == model]
+        traces.append(go.Scatter(x=[p["images"] for p in mine], y=[p["val_pixel_accuracy"] for p in mine],
+                                 mode="markers", marker=dict(size=10, color=colour),
+                                 name=f"{titles[model]}: runs (seed {', '.join(sorted({str(p['seed']) for p in mine}))})"))
+        ends = [min(p["images"] for p in mine), full_images]
+        traces.append(go.Scatter(x=ends, y=[fit["intercept"] + fit["gain_per_doubling"] * math.log2(n) for n in ends],
+                                 mode="lines", line=dict(color=colour, dash="dash"), hoverinfo="skip",
+                                 name=f"{titles[model]}: line, {fit['gain_per_doubling'] * 100:+.1f} points per doubling"))
+        traces.append(go.Scatter(x=[full_images], y=[seed_full_data[model]], mode="markers",
+                                 marker=dict(size=13, symbol="star", color=colour),
+                                 name=f"{titles[model]}: the article (test, {full_images:,} images)"))
+    layout = _layout("Validation pixel accuracy against training images (equal optimizer steps)",
+                     "validation pixel accuracy", xtitle="training images (log scale)")
+    layout["xaxis"]["type"] = "log"
+    layout["yaxis"]["tickformat"] = ".0%"
+    layout["height"] = 420
+    layout["legend"] = dict(orientation="v", x=1.02, y=1, xanchor="left")
     return go.Figure(traces, layout, skip_invalid=True)

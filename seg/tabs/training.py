@@ -11,12 +11,13 @@ from PIL import Image
 
 from ..checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from ..config import VARIANTS
-from ..pets import decode_files, default_data_root, normalise_root
 from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
-from .charts import history_figures
+from ..learning_curve import CURVE_JSON, load_curve
+from ..pets import decode_files, default_data_root, normalise_root
+from ..recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES
+from .charts import history_figures, learning_curve_figure
 from .common import TITLES
 
-SEED_PIXEL_ACCURACY = {"segnet_regular": 0.8828, "segnet_dsc": 0.8696}  # the seed's 20-epoch figures
 GAP = 4  # px between tiles
 TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device",
                  "recipe", "training"}
@@ -25,11 +26,13 @@ TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_
 class TrainingRecord:
     """What the shipped checkpoints remember of their training, read once at start-up."""
 
-    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None, run=lambda fn, *args: fn(*args)):
+    def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None, run=lambda fn, *args: fn(*args),
+                 curve_path=CURVE_JSON):
         # `run`: the app passes Models.run, so the torch work here (decoding and resizing the
         # replay's pictures) happens on the inference thread. On any other thread it would start
         # an OpenMP team that slows every later model run (DSC 11 -> 16-19 ms from one resize).
         self._run = run
+        self.curve = load_curve(curve_path)  # `python -m seg.learning_curve` writes it where the runs are
         self.metas, self.snapshots, self.samples = {}, {}, {}
         for name in VARIANTS:
             files = paths(checkpoint_dir, name)
@@ -76,6 +79,22 @@ class TrainingRecord:
 
     def figures(self):
         return history_figures({n: m["history"] for n, m in self.metas.items()}, TITLES)
+
+    def curve_figure(self):
+        return learning_curve_figure(self.curve, TITLES, ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES)
+
+    def curve_caption(self) -> str:
+        """What the learning curve says about the floor, in the file's own numbers."""
+        said = []
+        for model, fit in self.curve["fits"].items():
+            need = fit["images_for_floor"]
+            said.append(f"**{TITLES[model]}**: {fit['gain_per_doubling'] * 100:+.1f} points of validation pixel "
+                        f"accuracy per doubling of the training images; its line reaches a {fit['test_floor']:.0%} "
+                        f"test floor at " + (f"about **{need:,.0f}** training images" if need else "no size at all")
+                        + f" (here: {max(p['images'] for p in self.curve['points'] if p['model'] == model)}).")
+        return ("Both models trained by the same recipe on fewer images, with the same number of optimizer "
+                "steps. Learning curves bend down as data grows, so the dashed lines are optimistic far "
+                "from their points.\n\n" + "\n\n".join(said) + f"\n\nFrom `{self.curve['command']}`.")
 
     def final_table(self) -> list[list]:
         rows = []
@@ -128,7 +147,7 @@ class TrainingRecord:
 
 
 def seed_figure(name: str) -> str:
-    return f"{SEED_PIXEL_ACCURACY[name]:.2%}" if name in SEED_PIXEL_ACCURACY else "– (not in the article)"
+    return f"{ARTICLE_PIXEL_ACCURACY[name]:.2%}" if name in ARTICLE_PIXEL_ACCURACY else "– (not in the article)"
 
 
 def blend_tile(photo: np.ndarray, mask: np.ndarray, opacity: float = 0.55) -> np.ndarray:
@@ -164,3 +183,7 @@ def render(record: TrainingRecord):
                                   interactive=False, scale=2)
         epoch.change(record.replay_both, epoch, [grid_image, sample], api_visibility="private",
                      show_progress="hidden", trigger_mode="always_last")
+    if record.curve and record.curve.get("fits"):
+        gr.Markdown("### How accuracy grows with training images")
+        gr.Plot(value=record.curve_figure(), show_label=False)
+        gr.Markdown(record.curve_caption())
