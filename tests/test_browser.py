@@ -11,6 +11,7 @@ import pytest
 
 from conftest import ROOT
 from seg.config import MIXES, PAIR, VARIANTS
+from seg.learning_curve import load_curve
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
@@ -181,6 +182,11 @@ def test_training_and_about_tabs_render(page):
     page.get_by_text("Test metrics").first.wait_for()
     page.get_by_text("The sample photo (CC0)").first.wait_for()  # the replay has a real picture
     shot(page, "training")
+    # The learning curve (docs/learning_curve.json): runs, line and the article's figure, per model.
+    plot = page.locator("#learning-curve-plot .js-plotly-plot")
+    plot.wait_for()
+    assert plot.locator(".scatterlayer .trace").count() == 3 * len(load_curve()["fits"])
+    page.get_by_text("per doubling of the training images").first.wait_for()
     page.get_by_role("tab", name="About").click()
     page.get_by_text("The idea").first.wait_for()
     shot(page, "about")

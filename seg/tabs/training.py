@@ -185,5 +185,5 @@ def render(record: TrainingRecord):
                      show_progress="hidden", trigger_mode="always_last")
     if record.curve and record.curve.get("fits"):
         gr.Markdown("### How accuracy grows with training images")
-        gr.Plot(value=record.curve_figure(), show_label=False)
+        gr.Plot(value=record.curve_figure(), show_label=False, elem_id="learning-curve-plot")
         gr.Markdown(record.curve_caption())
