@@ -7,10 +7,11 @@ Each finished run of the default recipe with the same optimizer steps as the shi
 (`train.py --train-images N` with the epochs scaled to N) is one point. Per model, a
 least-squares line through validation pixel accuracy against log2(training images) gives the
 gain per doubling and, with the shipped checkpoints' own validation-to-test drop, the training
-images at which the line reaches the floor. Learning curves bend down as data grows, so the
-line is generous far from its points: those counts are lower bounds. Reads metadata only: no
-model runs, and the only test figures used are those the shipped checkpoints already record.
-The app's Training tab plots the file.
+images at which the line reaches the floor; a second reading takes the line from the shipped
+test figure to the article's full-data one. Each point is one run scored on 36 validation
+images (two seeds of one recipe differ by up to 2.4 points), so both are rough guides, not
+bounds. Reads metadata only: no model runs, and the only test figures used are those the
+shipped checkpoints already record. The app's Training tab plots the file.
 """
 
 from __future__ import annotations
@@ -63,31 +64,41 @@ def fit_line(points) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
-def summarise(points, drops: dict) -> dict:
-    """Per model with points at two sizes or more: its line, and what the line says."""
+def summarise(points, shipped: dict) -> dict:
+    """Per model with points at two sizes or more and a shipped checkpoint scored on test: its line,
+    what the line says, and a second reading that needs no line of ours: the straight line in
+    log2(images) from the shipped checkpoint's test figure to the article's full-data one (another
+    recipe and schedule, so a rough guide)."""
     fits = {}
     for model, floor in FLOOR.items():
         mine = [p for p in points if p["model"] == model]
-        if len({p["images"] for p in mine}) < 2 or model not in drops:
+        if len({p["images"] for p in mine}) < 2 or model not in shipped:
             continue
         a, b = fit_line(mine)
-        target = floor + drops[model]  # the validation accuracy that drops to the floor on test
+        ours = shipped[model]
+        drop = ours["val"] - ours["test"]
+        target = floor + drop  # the validation accuracy that drops to the floor on test
+        to_article = (ARTICLE_PIXEL_ACCURACY[model] - ours["test"]) / math.log2(ARTICLE_TRAIN_IMAGES / ours["images"])
         fits[model] = {"intercept": a, "gain_per_doubling": b, "at_trainval_here": a + b * math.log2(TRAINVAL_HERE),
-                       "at_full_trainval": a + b * math.log2(ARTICLE_TRAIN_IMAGES), "val_to_test_drop": drops[model],
-                       "test_floor": floor, "images_for_floor": 2 ** ((target - a) / b) if b > 0 else None}
+                       "at_full_trainval": a + b * math.log2(ARTICLE_TRAIN_IMAGES), "val_to_test_drop": drop,
+                       "test_floor": floor, "images_for_floor": 2 ** ((target - a) / b) if b > 0 else None,
+                       "test_gain_per_doubling_to_article": to_article,
+                       "images_for_floor_via_article": ours["images"] * 2 ** ((floor - ours["test"]) / to_article)}
     return fits
 
 
-def shipped_drops(checkpoint_dir: Path) -> dict:
-    """Validation minus test pixel accuracy of each shipped checkpoint that has both."""
-    drops = {}
+def shipped_results(checkpoint_dir: Path) -> dict:
+    """{model: validation and test pixel accuracy, training images} of each shipped checkpoint
+    that has both figures."""
+    results = {}
     for model in FLOOR:
         try:
             meta = json.loads((Path(checkpoint_dir) / f"{model}.json").read_text())
-            drops[model] = meta["history"][-1]["val_pixel_accuracy"] - meta["final"]["pixel_accuracy"]
+            results[model] = {"val": meta["history"][-1]["val_pixel_accuracy"], "test": meta["final"]["pixel_accuracy"],
+                              "images": meta["data"]["split_sizes"]["train"]}
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    return drops
+    return results
 
 
 def load_curve(path=CURVE_JSON) -> dict | None:
@@ -102,13 +113,16 @@ def tables_markdown(curve: dict) -> str:
     lines += [f"| `{p['model']}` | {p['images']} | {p['seed']} | {p['val_pixel_accuracy']:.2%} | `{p['run']}` |"
               for p in curve["points"]]
     lines += ["", "| model | gain per doubling | line at 355 images | line at 3,680 (the article's) | "
-              "validation − test | test floor | training images the line needs for it |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "validation − test | test floor | training images the line needs for it | "
+              "the same, on the line from the shipped test figure to the article's |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for model, f in curve["fits"].items():
         need = f"{f['images_for_floor']:,.0f}" if f["images_for_floor"] else "never (the line does not rise)"
         lines.append(f"| `{model}` | {f['gain_per_doubling'] * 100:+.2f} points | {f['at_trainval_here']:.2%} | "
                      f"{f['at_full_trainval']:.2%} (article: {ARTICLE_PIXEL_ACCURACY[model]:.2%} test) | "
-                     f"{f['val_to_test_drop'] * 100:.2f} points | {f['test_floor']:.0%} | {need} |")
+                     f"{f['val_to_test_drop'] * 100:.2f} points | {f['test_floor']:.0%} | {need} | "
+                     f"{f['images_for_floor_via_article']:,.0f} ({f['test_gain_per_doubling_to_article'] * 100:+.2f} "
+                     "points per doubling) |")
     lines.append(f"\nEvery point: the default recipe, {curve['steps']:,} optimizer steps of batch 8, the same "
                  f"{' or '.join(map(str, curve['validation_images']))} validation images; written by `{curve['command']}`.")
     return "\n".join(lines)
@@ -133,7 +147,7 @@ def main(argv=None) -> int:
     from .checkpoint import atomic_write
 
     points = read_points(args.folders)
-    fits = summarise(points, shipped_drops(args.shipped))
+    fits = summarise(points, shipped_results(args.shipped))
     if not fits:
         print("error: no model has finished default-recipe runs at two training-set sizes in "
               f"{', '.join(map(str, args.folders))}", file=sys.stderr)

@@ -55,9 +55,16 @@ def test_only_finished_default_runs_at_equal_steps_count_once_each(runs):
     assert all(p["val_pixel_accuracy"] < 0.9 for p in points)
 
 
+DROPS = {"segnet_regular": 0.015, "segnet_dsc": 0.01}
+
+
+def shipped(drops=DROPS, test=0.80, images=320):
+    return {m: {"val": test + d, "test": test, "images": images} for m, d in drops.items()}
+
+
 def test_the_line_and_what_it_needs_for_the_floor_are_exact_on_a_constructed_curve(runs):
-    drops = {"segnet_regular": 0.015, "segnet_dsc": 0.01}
-    fits = lc.summarise(lc.read_points(runs), drops)
+    drops = DROPS
+    fits = lc.summarise(lc.read_points(runs), shipped())
     for model, offset in (("segnet_regular", 0.0), ("segnet_dsc", 0.01)):
         fit = fits[model]
         assert fit["gain_per_doubling"] == pytest.approx(GAIN)
@@ -66,22 +73,26 @@ def test_the_line_and_what_it_needs_for_the_floor_are_exact_on_a_constructed_cur
         # where the line reaches floor + drop: 80 * 2^((target - value at 80) / gain)
         target = lc.FLOOR[model] + drops[model]
         assert fit["images_for_floor"] == pytest.approx(80 * 2 ** ((target - (AT_80 - offset)) / GAIN))
+        # the line from (320, 80% test) to the article's figure at 3,680 images
+        gain = (ARTICLE_PIXEL_ACCURACY[model] - 0.80) / math.log2(ARTICLE_TRAIN_IMAGES / 320)
+        assert fit["test_gain_per_doubling_to_article"] == pytest.approx(gain)
+        assert fit["images_for_floor_via_article"] == pytest.approx(320 * 2 ** ((lc.FLOOR[model] - 0.80) / gain))
 
 
 def test_a_flat_line_never_reaches_the_floor_and_one_size_gives_no_line(tmp_path):
     flat = [write_run(tmp_path / str(n), "segnet_dsc", n, 0.8) for n in (80, 160)]
-    assert lc.summarise(lc.read_points(flat), {"segnet_dsc": 0.01})["segnet_dsc"]["images_for_floor"] is None
-    assert lc.summarise(lc.read_points(flat[:1]), {"segnet_dsc": 0.01}) == {}
+    assert lc.summarise(lc.read_points(flat), shipped())["segnet_dsc"]["images_for_floor"] is None
+    assert lc.summarise(lc.read_points(flat[:1]), shipped()) == {}
 
 
 def test_the_command_writes_the_file_and_markdown_reads_it_back(runs, tmp_path, capsys):
-    shipped = tmp_path / "shipped"
+    folder = tmp_path / "shipped"
     for model in lc.FLOOR:
-        write_run(shipped, model, 320, 0.84)
-        meta = json.loads((shipped / f"{model}.json").read_text())
-        (shipped / f"{model}.json").write_text(json.dumps({**meta, "final": {"pixel_accuracy": 0.83}}))
+        write_run(folder, model, 320, 0.84)
+        meta = json.loads((folder / f"{model}.json").read_text())
+        (folder / f"{model}.json").write_text(json.dumps({**meta, "final": {"pixel_accuracy": 0.83}}))
     out = tmp_path / "curve.json"
-    assert lc.main([*map(str, runs), "--shipped", str(shipped), "--out", str(out)]) == 0
+    assert lc.main([*map(str, runs), "--shipped", str(folder), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     curve = json.loads(out.read_text())
     assert curve["fits"]["segnet_dsc"]["val_to_test_drop"] == pytest.approx(0.01)
@@ -96,11 +107,10 @@ def test_without_two_sizes_or_a_file_the_command_says_so(tmp_path, capsys):
     assert "no learning-curve file at" in capsys.readouterr().err
 
 
-def test_the_committed_curve_is_its_own_points_fitted_and_the_shipped_checkpoints_drops():
+def test_the_committed_curve_is_its_own_points_fitted_with_the_shipped_checkpoints_figures():
     curve = lc.load_curve()
     assert curve is not None, "docs/learning_curve.json is part of the repository (python -m seg.learning_curve)"
-    drops = lc.shipped_drops(ROOT / "checkpoints")
-    refit = lc.summarise(curve["points"], drops)
+    refit = lc.summarise(curve["points"], lc.shipped_results(ROOT / "checkpoints"))
     assert refit.keys() == curve["fits"].keys()
     for model, fit in refit.items():
         assert fit == pytest.approx(curve["fits"][model])
@@ -108,7 +118,7 @@ def test_the_committed_curve_is_its_own_points_fitted_and_the_shipped_checkpoint
 
 def test_the_training_tab_plots_the_curve_and_says_what_it_needs(runs, tmp_path):
     out = tmp_path / "curve.json"
-    fits = lc.summarise(lc.read_points(runs), {"segnet_regular": 0.015, "segnet_dsc": 0.01})
+    fits = lc.summarise(lc.read_points(runs), shipped())
     out.write_text(json.dumps({"points": lc.read_points(runs), "fits": fits, "command": "python -m seg.learning_curve x"}))
     record = TrainingRecord(tmp_path / "no-checkpoints", data_root=tmp_path / "nowhere", curve_path=out)
     figure = record.curve_figure()
