@@ -4,6 +4,7 @@
     python train.py --recipe seed                    # the article's recipe, field for field
     python train.py --model segnet_dsc_deep --test   # a mixed SegNet (seg/config.py's VARIANTS)
     python train.py --model segnet_dsc --epochs 2 --limit 32 --lr 3e-4
+    python train.py --extra-train ../shared/data-polygons       # more training images, never validated on
     python train.py --resume                         # continue an interrupted run
 """
 
@@ -22,8 +23,7 @@ from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, lo
                             save_checkpoint, save_meta, save_resume)
 from seg.config import PAIR, VARIANTS
 from seg.cost import model_cost
-from seg.data import (VALIDATION_FRACTION, VALIDATION_SEED, DataNotFoundError, PetTensors, default_data_root,
-                      describe, load_cached_split, train_augment, training_subset, validation_split)
+from seg.data import DataNotFoundError, PetTensors, default_data_root, train_augment
 from seg.distributed import Context, DistributedError
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
 from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, predict_sample, train_one_epoch
@@ -31,6 +31,8 @@ from seg.models import create_model
 from seg.recipes import (AUGMENTATIONS, DEFAULT_RECIPE, FIELDS, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES,
                          SCHEDULERS, Recipe, RecipeError, as_metadata, check_recipe, differences, from_metadata,
                          get_recipe)
+from seg.pets import BadTrimapError
+from seg.trainset import load_run_data
 from seg.training import DEFAULT_CACHE, bf16_autocast_helps, cpu_name, precision_note, training_layout
 
 NUM_SNAPSHOTS = 8  # fixed validation images whose predictions are kept after every epoch
@@ -60,6 +62,9 @@ def get_args_parser():
     parser.add_argument("--device", default="auto", help="auto: cuda, then mps, then cpu")
     parser.add_argument("--data-root", default=None, help="folder holding oxford-iiit-pet/")
     parser.add_argument("--download", action="store_true", help="let torchvision download the data")
+    parser.add_argument("--extra-train", action="append", default=[], metavar="ROOT",
+                        help="also train on this root's trainval images (repeatable; e.g. ../shared/data-polygons); "
+                             "never validated or tested on")
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE, help="decoded uint8 tensors live here")
     parser.add_argument("--out", default=str(CHECKPOINT_DIR))
     parser.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
@@ -112,7 +117,7 @@ def remove_stale_temp_files(out, name):
 
 
 def train_model(name, args, recipe, data, ctx: Context):
-    (train_x, train_y), (val_x, val_y, val_ids), test = data
+    (train_x, train_y), (val_x, val_y, val_ids), test, described = data
     if args.resume and test is not None and distributed.broadcast(ctx, ctx.is_main and finished_without_test(
             args, name, recipe)):
         say(ctx, f"{name}: training finished earlier; scoring the test split")
@@ -142,8 +147,9 @@ def train_model(name, args, recipe, data, ctx: Context):
     model = distributed.wrap(model, ctx, sync_bn)  # after loading: DDP starts from rank 0's weights
     keep = torch.linspace(0, len(val_x) - 1, NUM_SNAPSHOTS).round().long().unique().tolist()
     sample = to_input(load_photo(SAMPLE_PHOTO), recipe.size)
-    run = {"data": data_description(args, data), "device": str(ctx.device), "git_commit": git_commit(),  # at start
+    run = {"data": described, "device": str(ctx.device), "git_commit": git_commit(),  # at start
            "training": {"seed": args.seed, "limit": args.limit, "train_images": args.train_images,
+                        "extra_train": args.extra_train,
                         "autocast": "bf16" if autocast else None,
                         "channels_last": channels_last, "cpu": cpu_name(), "threads": torch.get_num_threads()},
            "distributed": {"world_size": ctx.world_size, "backend": ctx.backend, "sync_bn": sync_bn,
@@ -209,6 +215,9 @@ def resume_mismatch(args, name, recipe) -> str | None:
     trained_on = meta.get("training", {}).get("train_images")  # older runs: all of them (None)
     if trained_on != args.train_images:
         changed.append(f"train_images {trained_on!r}")  # a learning-curve point continued on other images
+    extra = meta.get("training", {}).get("extra_train", [])
+    if extra != args.extra_train:
+        changed.append(f"extra_train {extra!r}")  # one run, one set of training images
     if not changed:
         return None
     return (f"{name} in {args.out} was trained with {', '.join(changed)}, which this command changes; "
@@ -233,28 +242,6 @@ def score_test_split(args, name, test, ctx: Context) -> None:
         f"mIoU {final['miou']:.4f}")
 
 
-def data_description(args, data):
-    (train_x, _), (val_x, _, val_ids), test = data
-    info = describe(args.data_root, {"train": train_x, "validation": val_x, **({"test": test[0]} if test else {})})
-    info["validation"] = {"carved_from": "trainval", "fraction": VALIDATION_FRACTION, "seed": VALIDATION_SEED,
-                          "image_ids": val_ids}
-    return info
-
-
-def load_data(args, recipe):
-    """((train images, masks), (validation images, masks, ids), test or None): the validation
-    images are a fixed carve-out of trainval; the test split is read only with --test."""
-    images, masks, ids = load_cached_split(args.data_root, "trainval", recipe.size, args.cache_dir,
-                                           args.download, args.limit)
-    train_idx, val_idx = validation_split(len(ids))
-    if args.train_images is not None:
-        train_idx = training_subset(train_idx, args.train_images)
-    test = None
-    if args.test:
-        test = load_cached_split(args.data_root, "test", recipe.size, args.cache_dir, args.download, args.limit)[:2]
-    return (images[train_idx], masks[train_idx]), (images[val_idx], masks[val_idx], [ids[i] for i in val_idx]), test
-
-
 def main(args) -> int:
     try:
         recipe = recipe_from_args(args)
@@ -270,7 +257,8 @@ def main(args) -> int:
 
 def train_all(args, recipe, ctx: Context) -> int:
     """Every rank returns the same code: the checks and failures below are the same on all of them."""
-    args.data_root = args.data_root or str(default_data_root())
+    args.given_data_root = args.data_root or str(default_data_root())  # the metadata records it as given
+    args.data_root = args.given_data_root
     args.quiet = args.quiet or not ctx.is_main
     try:
         distributed.check_world(ctx, recipe.batch_size)  # before any data is read
@@ -279,12 +267,12 @@ def train_all(args, recipe, ctx: Context) -> int:
                 filter(None, (resume_mismatch(args, n, recipe) for n in args.model)), None))
             if mismatch:
                 raise RecipeError(mismatch)
-        data = distributed.rank0_first(ctx, lambda: load_data(args, recipe))  # rank 0 builds the cache
+        data = distributed.rank0_first(ctx, lambda: load_run_data(args, recipe.size))  # rank 0 builds the cache
         distributed.check_world(ctx, recipe.batch_size, len(data[0][0]))  # names the ranks: first
         check_recipe(recipe, len(data[0][0]))
         for name in args.model:
             train_model(name, args, recipe, data, ctx)
-    except (DataNotFoundError, CheckpointError, DistributedError, ValueError) as err:
+    except (DataNotFoundError, BadTrimapError, CheckpointError, DistributedError, ValueError) as err:
         if ctx.is_main:
             print(f"error: {err}", file=sys.stderr)
         return 2

@@ -21,8 +21,8 @@ from seg.data import default_data_root, load_cached_split, validation_split  # n
 @torch.inference_mode()
 def dead_share(path) -> dict:
     model, meta = load_checkpoint(path)
-    images, _, _ = load_cached_split(default_data_root(), "trainval", meta["input_size"], ".cache")
-    x = images[validation_split(len(images))[1]].float() / 255
+    images, _, ids = load_cached_split(default_data_root(), "trainval", meta["input_size"], ".cache")
+    x = images[validation_split(ids)[1]].float() / 255
     fired = {}
     relus = [(block, relu) for block, seq in zip(BLOCK_NAMES, [*model.encoder, *model.decoder]) for relu in
              (layer[2] for layer in seq)]

@@ -43,8 +43,8 @@ def main() -> None:
     autocast, channels_last = bf16_autocast_helps(ctx.device), training_layout(ctx.device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    images, masks, _ = load_cached_split(default_data_root(), "trainval", recipe.size, args.cache_dir)
-    train_idx, val_idx = validation_split(len(images))
+    images, masks, ids = load_cached_split(default_data_root(), "trainval", recipe.size, args.cache_dir)
+    train_idx, val_idx = validation_split(ids)
     train_set = PetTensors(images[train_idx], masks[train_idx], train_augment(recipe.augment, recipe.size))
     optimizer = make_optimizer(model, recipe)
     val, _ = evaluate_split(model, images[val_idx], masks[val_idx], ctx)

@@ -50,8 +50,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    images, masks, _ = load_cached_split(default_data_root(), "trainval", 128, ".cache")
-    keep = validation_split(len(images))[0]
+    images, masks, ids = load_cached_split(default_data_root(), "trainval", 128, ".cache")
+    keep = validation_split(ids)[0]
     print("| recipe | model | median dense-conv weight RMS | median update / weight per step |\n|---|---|---:|---:|")
     for label, change in ROWS:
         recipe = get_recipe("seed", **change)

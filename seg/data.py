@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import torch
@@ -14,11 +13,11 @@ from torchvision.transforms import v2
 
 from .checkpoint import atomic_write
 # The dataset's names live in seg.pets (no torchvision, for the app's start); here for this module's readers too.
-from .pets import (CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, decode_files,  # noqa: F401
+from .pets import (CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, breed_of, decode_files,  # noqa: F401
                    default_data_root, normalise_root)
 
 SPLITS = ("trainval", "test")
-CACHE_VERSION = 1  # bump when the cached content changes meaning
+CACHE_VERSION = 2  # bump when the cached content changes meaning (2: keyed by the files' bytes)
 
 
 def open_split(root, split: str, download: bool = False) -> OxfordIIITPet:
@@ -38,12 +37,26 @@ def decode_sample(dataset: OxfordIIITPet, index: int, size: int):
     return decode_files(dataset._images[index], dataset._segs[index], size)
 
 
+def list_path(dataset: OxfordIIITPet, split: str) -> Path:
+    return Path(dataset._anns_folder) / f"{split}.txt"
+
+
+def list_digest(root, split: str) -> str:
+    """sha256 of a split's list file: which images, in which order (recorded in the metadata)."""
+    return hashlib.sha256(list_path(open_split(root, split), split).read_bytes()).hexdigest()
+
+
+def split_ids(root, split: str) -> list[str]:
+    """The image names a split lists, without decoding a file."""
+    return [Path(p).stem for p in open_split(root, split)._images]
+
+
 def source_fingerprint(dataset: OxfordIIITPet, size: int) -> str:
-    """Changes whenever a listed file is added, removed, rewritten or touched."""
-    digest = hashlib.sha1(f"v{CACHE_VERSION}-{size}".encode())
+    """The bytes of every listed file, in list order: a changed list, photo or trimap is never
+    served from a stale cache, while a copy or a touch of the same files still hits it."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}-{size}".encode())
     for path in [*dataset._images, *dataset._segs]:
-        stat = os.stat(path)
-        digest.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        digest.update(Path(path).name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -64,7 +77,7 @@ def load_cached_split(root, split: str, size: int, cache_dir, download=False, li
     return data["images"][:n], data["masks"][:n], ids[:n]
 
 
-VALIDATION_FRACTION, VALIDATION_SEED = 0.1, 0  # fixed, whatever the training seed or recipe
+VALIDATION_FRACTION, VALIDATION_SEED = 0.2, 0  # fixed, whatever the training seed or recipe
 
 
 def train_augment(kind: str = "seed", size: int = 128):
@@ -86,12 +99,29 @@ def train_augment(kind: str = "seed", size: int = 128):
     ])
 
 
-def validation_split(count: int, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
-    """(train indices, validation indices) of a trainval split of `count` images: a fixed,
-    seeded carve-out that model selection reads instead of the test split."""
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed)).tolist()
-    held = max(1, round(count * fraction)) if count > 1 else 0
-    return sorted(order[held:]), sorted(order[:held])
+def validation_split(ids, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
+    """(train indices, validation indices) of the trainval images named `ids`: a fixed, seeded
+    carve-out, stratified by breed, that model selection reads instead of the test split.
+
+    round(len * fraction) images in all (at least one of two or more); each breed gives its
+    share rounded down, and the images left over go to the breeds with the largest remainders
+    (ties by name), so a breed of 20 gives 4 and one of 2 gives none unless it is needed."""
+    by_breed: dict[str, list[int]] = {}
+    for index, image_id in enumerate(ids):
+        by_breed.setdefault(breed_of(image_id), []).append(index)
+    total = max(1, round(len(ids) * fraction)) if len(ids) > 1 else 0
+    quota = {b: int(len(v) * fraction) for b, v in by_breed.items()}
+    remainders = sorted(by_breed, key=lambda b: (-(len(by_breed[b]) * fraction - quota[b]), b))
+    for breed in remainders[:max(0, total - sum(quota.values()))]:
+        quota[breed] += 1
+    generator, held = torch.Generator().manual_seed(seed), []
+    for breed in sorted(by_breed):
+        members = by_breed[breed]
+        order = torch.randperm(len(members), generator=generator).tolist()
+        held += [members[i] for i in order[:quota[breed]]]
+    held = sorted(held)
+    kept = set(held)
+    return [i for i in range(len(ids)) if i not in kept], held
 
 
 def training_subset(train_indices, count: int, seed: int = VALIDATION_SEED):
@@ -122,10 +152,10 @@ class PetTensors(Dataset):
         return image, mask.as_subclass(torch.Tensor).long()
 
 
-def describe(root, images_by_split: dict) -> dict:
+def describe(root, split_sizes: dict) -> dict:
     return {
         "dataset": "Oxford-IIIT Pet (torchvision OxfordIIITPet, segmentation trimaps)",
         "root": str(normalise_root(root)),
-        "split_sizes": {split: len(v) for split, v in images_by_split.items()},
+        "split_sizes": dict(split_sizes),
         "classes": list(CLASS_NAMES),
     }

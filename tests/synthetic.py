@@ -24,8 +24,9 @@ def draw_pair(rng, width, height):
     return image, trimap
 
 
-def make_oxford_layout(root: Path, trainval: int = 12, test: int = 8, seed: int = 0) -> Path:
-    """root/oxford-iiit-pet/{images,annotations/trimaps,annotations/*.txt}; returns root."""
+def make_oxford_layout(root: Path, trainval: int = 12, test: int = 8, seed: int = 0, prefix: str = "Synthetic") -> Path:
+    """root/oxford-iiit-pet/{images,annotations/trimaps,annotations/*.txt}; returns root. Images are
+    named `{prefix}_{split}_{i}`, so `prefix`_`split` is their breed."""
     rng = np.random.default_rng(seed)
     base = Path(root) / "oxford-iiit-pet"
     (base / "images").mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,7 @@ def make_oxford_layout(root: Path, trainval: int = 12, test: int = 8, seed: int 
     for split, count in (("trainval", trainval), ("test", test)):
         lines = []
         for i in range(count):
-            name = f"Synthetic_{split}_{i}"
+            name = f"{prefix}_{split}_{i}"
             image, trimap = draw_pair(rng, int(rng.integers(40, 90)), int(rng.integers(40, 90)))
             image.save(base / "images" / f"{name}.jpg", quality=90)
             trimap.save(base / "annotations" / "trimaps" / f"{name}.png")
