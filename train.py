@@ -17,12 +17,16 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader
 
 from seg import distributed
 from seg.checkpoint import (CHECKPOINT_DIR, CheckpointError, load_checkpoint, load_resume, paths, read_meta,
                             save_checkpoint, save_meta, save_resume)
 from seg.config import PAIR, VARIANTS
+from seg.bootstrap import RESAMPLES, SEED
 from seg.cost import model_cost
+from seg.evaluate import evaluate
+from seg.groups import group_report
 from seg.data import DataNotFoundError, PetTensors, default_data_root, train_augment
 from seg.distributed import Context, DistributedError
 from seg.inference import SAMPLE_PHOTO, load_photo, to_input
@@ -235,11 +239,20 @@ def score_test_split(args, name, test, ctx: Context) -> None:
         fresh.load_state_dict(weights)  # rank 0's file, on every rank
     final, _ = evaluate_split(fresh.to(ctx.device), test[0], test[1], ctx)
     if ctx.is_main:
-        meta["final"] = {"split": "test", "images": len(test[0]), **final}
+        meta["final"] = {"split": "test", "images": len(test[0]), **final,
+                         "groups": test_groups(fresh, test, ctx.device), "bootstrap": {"resamples": RESAMPLES,
+                                                                                      "seed": SEED}}
         meta["data"]["split_sizes"]["test"] = len(test[0])
         save_meta(args.out, name, meta)
     say(ctx, f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
         f"mIoU {final['miou']:.4f}")
+
+
+def test_groups(model, test, device) -> dict:
+    """seg.evaluate's breed groups: every test image's confusion matrix, on rank 0 alone."""
+    images, masks, ids = test
+    per_image = evaluate(model, DataLoader(PetTensors(images, masks), batch_size=16), device).per_image
+    return group_report(per_image.numpy(), ids)
 
 
 def main(args) -> int:

@@ -2,6 +2,9 @@
 
     python -m seg.evaluate --checkpoint checkpoints/segnet_dsc.safetensors
     python -m seg.evaluate --compare checkpoints/segnet_regular.safetensors checkpoints/segnet_dsc.safetensors
+
+Both report pixel accuracy and mIoU overall and by breed group (seg/groups.py: the three dominant
+breeds, the other breeds, cats, dogs), each with a 95% bootstrap interval over the group's images.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from torch.utils.data import DataLoader
 from .bootstrap import RESAMPLES, SEED, paired_bootstrap
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import DataNotFoundError, PetTensors, default_data_root, load_cached_split
+from .groups import group_gaps, group_report
 from .metrics import confusion_matrix, metrics_from_confusion
 from .training import DEFAULT_CACHE, pick_device
 
@@ -56,7 +60,8 @@ def get_args_parser():
     target.add_argument("--compare", nargs=2, metavar=("A", "B"),
                         help="two checkpoints on the same images: both metrics and A - B with a 95%% "
                              "paired bootstrap interval over images")
-    parser.add_argument("--resamples", type=int, default=RESAMPLES, help="bootstrap resamples (--compare)")
+    parser.add_argument("--resamples", type=int, default=RESAMPLES,
+                        help="bootstrap resamples (the breed groups' intervals, and the gap of --compare)")
     parser.add_argument("--data-root", default=None, help="folder holding oxford-iiit-pet/")
     parser.add_argument("--split", default="test", choices=("trainval", "test"))
     parser.add_argument("--size", type=int, default=None, help="default: the training size")
@@ -67,30 +72,47 @@ def get_args_parser():
     return parser
 
 
-def score_checkpoint(path, args):
-    """(scores on the split, metadata, number of images) of one checkpoint."""
+class Scored(NamedTuple):
+    scores: Scores
+    meta: dict
+    ids: list  # the split's image names, in the order of scores.per_image
+    size: int
+
+
+def score_checkpoint(path, args) -> Scored:
+    """One checkpoint on the split (all of it, or its first --limit images)."""
     model, meta = load_checkpoint(path)
     size = args.size or meta["input_size"]
-    images, masks, _ = load_cached_split(args.data_root or default_data_root(), args.split, size,
-                                         args.cache_dir, limit=args.limit)
+    images, masks, ids = load_cached_split(args.data_root or default_data_root(), args.split, size,
+                                           args.cache_dir, limit=args.limit)
     device = pick_device(args.device)
     loader = DataLoader(PetTensors(images, masks), batch_size=args.batch_size)
-    return evaluate(model.to(device), loader, device, meta["num_classes"]), meta, len(images), size
+    return Scored(evaluate(model.to(device), loader, device, meta["num_classes"]), meta, ids, size)
 
 
 def single_report(path, args) -> dict:
-    scores, _, count, size = score_checkpoint(path, args)
-    return {"checkpoint": str(path), "split": args.split, "images": count, "size": size, "loss": scores.loss,
-            **metrics_from_confusion(scores.confmat), "confusion_matrix": scores.confmat.tolist()}
+    scores, _, ids, size = score_checkpoint(path, args)
+    return {"checkpoint": str(path), "split": args.split, "images": len(ids), "size": size, "loss": scores.loss,
+            **metrics_from_confusion(scores.confmat), "confusion_matrix": scores.confmat.tolist(),
+            "resamples": args.resamples, "bootstrap_seed": SEED,
+            "groups": group_report(scores.per_image.numpy(), ids, args.resamples, SEED)}
 
 
 def compare_report(path_a, path_b, args) -> dict:
-    (a, meta_a, count, _), (b, meta_b, _, _) = (score_checkpoint(p, args) for p in (path_a, path_b))
-    gap = paired_bootstrap(a.per_image.numpy(), b.per_image.numpy(), args.resamples, SEED)
-    return {"split": args.split, "images": count, "resamples": args.resamples, "bootstrap_seed": SEED,
-            "a": {"checkpoint": str(path_a), "model": meta_a["model"], **metrics_from_confusion(a.confmat)},
-            "b": {"checkpoint": str(path_b), "model": meta_b["model"], **metrics_from_confusion(b.confmat)},
-            "a_minus_b": {k: {"difference": v["difference"], "ci95": v["ci95"]} for k, v in gap.items()}}
+    a, b = (score_checkpoint(p, args) for p in (path_a, path_b))
+    per_a, per_b = a.scores.per_image.numpy(), b.scores.per_image.numpy()
+    gap = paired_bootstrap(per_a, per_b, args.resamples, SEED)
+    by_group = group_gaps(per_a, per_b, a.ids, args.resamples, SEED)
+    return {"split": args.split, "images": len(a.ids), "resamples": args.resamples, "bootstrap_seed": SEED,
+            "a": {"checkpoint": str(path_a), "model": a.meta["model"], **metrics_from_confusion(a.scores.confmat),
+                  "groups": group_report(per_a, a.ids, args.resamples, SEED)},
+            "b": {"checkpoint": str(path_b), "model": b.meta["model"], **metrics_from_confusion(b.scores.confmat),
+                  "groups": group_report(per_b, b.ids, args.resamples, SEED)},
+            "a_minus_b": {k: {"difference": v["difference"], "ci95": v["ci95"]} for k, v in gap.items()},
+            "a_minus_b_by_group": {g: {"images": v["images"], **{k: {"difference": v[k]["difference"],
+                                                                      "ci95": v[k]["ci95"]}
+                                                                  for k in ("pixel_accuracy", "miou")}}
+                                   for g, v in by_group.items()}}
 
 
 def main(argv=None) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import VARIANTS
 from .cost import human
+from .groups import groups_markdown
 
 FRONTIER_JSON = Path(__file__).resolve().parents[1] / "docs" / "frontier.json"
 # x-axis choices: key in a point, label, logarithmic axis
@@ -33,9 +34,11 @@ def score_variant(weights: Path, eval_args, resamples: int) -> dict:
     from .bootstrap import SEED, bootstrap_interval
     from .cost import model_cost
     from .evaluate import score_checkpoint
+    from .groups import group_report
     from .metrics import metrics_from_confusion
 
-    scores, meta, count, size = score_checkpoint(weights, eval_args)
+    scores, meta, ids, size = score_checkpoint(weights, eval_args)
+    count = len(ids)
     metrics = metrics_from_confusion(scores.confmat)
     interval = bootstrap_interval(scores.per_image.numpy(), resamples, SEED)
     totals = model_cost(meta["model"], size)["totals"]
@@ -44,7 +47,7 @@ def score_variant(weights: Path, eval_args, resamples: int) -> dict:
             "miou_ci95": interval["miou"], "iou": metrics["iou"], "images": count, "size": size,
             "params": totals["params"], "mult_adds": totals["mult_adds"],
             "megabytes": weights.stat().st_size / 1e6, "recipe": meta["recipe"]["name"],
-            "epochs": meta["epochs_done"]}
+            "epochs": meta["epochs_done"], "groups": group_report(scores.per_image.numpy(), ids, resamples, SEED)}
 
 
 def time_variants(loaded: dict, reps: int = 30) -> dict:
@@ -109,6 +112,9 @@ def table_markdown(frontier: dict) -> str:
                  f"bootstrap resamples over images (seed {frontier['bootstrap_seed']}); ms: median of {t['reps']} "
                  f"batch-1 runs at {points[0]['size']}×{points[0]['size']} on {t['cpu']}, {t['threads']} threads; "
                  "percentages: of the regular SegNet's.")
+    if all("groups" in p for p in points):  # files written before the breed groups have none
+        lines += ["", "Test pixel accuracy by breed group (images in brackets), 95% bootstrap interval over the "
+                  "group's images:", "", groups_markdown({p["model"]: p["groups"] for p in points})]
     return "\n".join(lines)
 
 

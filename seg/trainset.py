@@ -24,7 +24,7 @@ SHOWN_OVERLAPS = 5  # names an overlap error lists
 class RunData(NamedTuple):
     train: tuple  # (images uint8 Nx3xSxS, masks NxSxS)
     validation: tuple  # (images, masks, ids)
-    test: tuple | None  # (images, masks), only with --test
+    test: tuple | None  # (images, masks, ids), only with --test
     description: dict  # the metadata's "data" entry
 
 
@@ -71,7 +71,7 @@ def load_run_data(args, size: int) -> RunData:
     train_y = torch.cat([masks[train_idx], *(d[1] for d in extra_data)])
     test = None
     if args.test:
-        test = load_cached_split(args.data_root, "test", size, args.cache_dir, args.download, args.limit)[:2]
+        test = load_cached_split(args.data_root, "test", size, args.cache_dir, args.download, args.limit)
     train_names = [ids[i] for i in train_idx] + [name for _, names in extras for name in names]
     description = describe_run(args, ids, len(train_idx), extras, train_names, val_ids, test_ids, test)
     return RunData((train_x, train_y), (images[val_idx], masks[val_idx], val_ids), test, description)

@@ -8,7 +8,7 @@ import pytest
 import train
 from seg.checkpoint import load_snapshots, paths
 from seg.inference import COLOURS
-from seg.tabs.training import GAP, TrainingRecord
+from seg.tabs.training import GAP, SAMPLE_ZOOM, TrainingRecord
 from synthetic import make_oxford_layout
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,19 @@ def test_record_reads_every_variants_curves_and_test_table(trained):
     assert [r[0] for r in rows] == ["Regular SegNet", "DSC SegNet", "Deep-DSC SegNet"]
     assert rows[2][3] == "– (not in the article)"
     assert rows[0][1] == f"{record.metas['segnet_regular']['final']['pixel_accuracy']:.2%}"
-    assert rows[0][4:7] == ["default", EPOCHS, "18 / 2 / 4"]
+    assert rows[0][4:7] == ["default", EPOCHS, "16 / 4 / 4"]
+    groups = record.groups_table()
+    dsc = record.metas["segnet_dsc"]["final"]
+    assert "| all (4) |" in groups and f"| DSC SegNet | {dsc['pixel_accuracy']:.2%} [" in groups
+    assert record.test_images() == "all 4"
+
+
+def test_history_legends_sit_below_the_axes_and_hide_no_epoch(trained):
+    """Above the plot, four long names wrap into rows that cover the last epochs' points."""
+    for figure in TrainingRecord(trained, data_root=trained / "nowhere").figures():
+        legend = figure.layout.legend
+        assert legend.yanchor == "top" and legend.y < 0, "the legend starts below the x-axis"
+        assert figure.layout.margin.b >= 120, "in a margin with room for its rows"
 
 
 def test_sample_replay_shows_the_photo_and_each_models_mask_of_that_epoch(trained):
@@ -47,12 +59,14 @@ def test_sample_replay_shows_the_photo_and_each_models_mask_of_that_epoch(traine
     assert record.photos is None, "the dataset is absent here"
     for epoch in range(1, EPOCHS + 1):
         tiles = np.asarray(record.replay_sample(epoch))
-        assert tiles.shape == (SIZE, 4 * SIZE + 3 * GAP, 3)  # the photo, then each model
-        photo = tiles[:, :SIZE]
+        big = SIZE * SAMPLE_ZOOM  # every model pixel a SAMPLE_ZOOM-square block, large enough to see
+        assert tiles.shape == (big, 4 * big + 3 * GAP, 3)  # the photo, then each model
+        photo = tiles[::SAMPLE_ZOOM, :big:SAMPLE_ZOOM]
         assert np.array_equal(photo, record.sample_photo)
+        assert np.array_equal(tiles[:, :big], photo.repeat(SAMPLE_ZOOM, 0).repeat(SAMPLE_ZOOM, 1))
         for column, name in enumerate(SHOWN, start=1):
             mask = load_snapshots(paths(trained, name)["weights"], "sample")[epoch - 1]
-            tile = tiles[:, column * (SIZE + GAP):column * (SIZE + GAP) + SIZE]
+            tile = tiles[::SAMPLE_ZOOM, column * (big + GAP):column * (big + GAP) + big:SAMPLE_ZOOM]
             expected = (photo * (1 - 0.55) + COLOURS[mask] * 0.55).round().astype(np.uint8)
             assert np.array_equal(tile, expected)
     assert "sample photo" in record.sample_caption()
@@ -69,6 +83,6 @@ def test_validation_replay_without_the_dataset_shows_masks_only(trained):
 
 def test_validation_replay_with_the_dataset_adds_photo_and_ground_truth(trained):
     record = TrainingRecord(trained, data_root=trained / "pets")
-    assert record.photos is not None and len(record.photos) == 2
+    assert record.photos is not None and len(record.photos) == 4
     assert np.asarray(record.replay(EPOCHS)).shape[0] == 5 * SIZE + 4 * GAP  # photo, truth, three models
     assert record.replay_caption().startswith("Validation images. Rows: photo, ground truth")

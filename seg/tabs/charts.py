@@ -77,8 +77,14 @@ def history_figures(histories: dict, titles: dict):
                                          mode="lines", line=dict(color=colour, dash="dot")))
         layout = _layout(title, key.removeprefix("val_").replace("_", " "), xtitle="epoch")
         layout["xaxis"]["type"] = "linear"
-        figures.append(go.Figure(traces, layout, skip_invalid=True))
+        figures.append(go.Figure(traces, {**layout, **LEGEND_BELOW}, skip_invalid=True))
     return figures
+
+
+# Four variants' long names wrap the legend into rows: above the plot they cover the curves'
+# last epochs; below the axis, in a margin sized for them, they cover nothing.
+LEGEND_BELOW = {"legend": dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
+                "margin": dict(l=60, r=20, t=50, b=150), "height": 460}
 
 
 def scaling_figure(rows):

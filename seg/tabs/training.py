@@ -13,12 +13,14 @@ from ..checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from ..config import VARIANTS
 from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
 from ..learning_curve import CURVE_JSON, load_curve
+from ..groups import groups_markdown
 from ..pets import decode_files, default_data_root, normalise_root
 from ..recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES
 from .charts import history_figures, learning_curve_figure
 from .common import TITLES
 
 GAP = 4  # px between tiles
+SAMPLE_ZOOM = 3  # the sample replay, 128 px per tile at training size, shown 384 px a tile
 TRAINING_KEYS = {"history", "final", "snapshots", "input_size", "data", "epochs_done", "wall_time_s", "device",
                  "recipe", "training"}
 
@@ -111,6 +113,19 @@ class TrainingRecord:
                          f"{meta['wall_time_s'] / 60:.0f} min on {meta['training']['cpu']}"])
         return rows
 
+    def groups_table(self) -> str | None:
+        """Test pixel accuracy by breed group (seg/groups.py), for checkpoints scored with them."""
+        reports = {TITLES[n]: m["final"]["groups"] for n, m in self.metas.items() if (m["final"] or {}).get("groups")}
+        if not reports:
+            return None
+        return ("Test pixel accuracy by breed group (images in brackets), with its 95% bootstrap interval over the "
+                "group's images: the three dominant breeds hold most of the test set.\n\n"
+                + groups_markdown(reports).replace("| `", "| ").replace("` |", " |"))
+
+    def test_images(self) -> str:
+        counts = {(m["final"] or {}).get("images") for m in self.metas.values()} - {None}
+        return f"all {counts.pop()}" if len(counts) == 1 else "all"
+
     def replay(self, epoch) -> Image.Image | None:
         """One grid: a column per test image; rows photo, ground truth, then each model's mask."""
         if not self.epochs:
@@ -134,7 +149,8 @@ class TrainingRecord:
             return None
         epoch = min(max(int(epoch), 1), min(len(self.samples[n]) for n in kept))
         tiles = [self.sample_photo] + [blend_tile(self.sample_photo, self.samples[n][epoch - 1]) for n in kept]
-        return Image.fromarray(grid([tiles]))
+        # Nearest-neighbour upscaling: each of the model's pixels a crisp block, not a blur.
+        return Image.fromarray(grid([[upscale(t, SAMPLE_ZOOM) for t in tiles]]))
 
     def replay_both(self, epoch):
         return self.replay(epoch), self.replay_sample(epoch)
@@ -152,6 +168,10 @@ class TrainingRecord:
 
 def seed_figure(name: str) -> str:
     return f"{ARTICLE_PIXEL_ACCURACY[name]:.2%}" if name in ARTICLE_PIXEL_ACCURACY else "– (not in the article)"
+
+
+def upscale(tile: np.ndarray, factor: int) -> np.ndarray:
+    return tile.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def blend_tile(photo: np.ndarray, mask: np.ndarray, opacity: float = 0.55) -> np.ndarray:
@@ -174,17 +194,20 @@ def render(record: TrainingRecord):
     with gr.Row():
         for fig in record.figures():
             gr.Plot(value=fig, show_label=False)
-    gr.Dataframe(value=record.final_table(), label="Test metrics (all 340 test images, evaluated once after "
+    gr.Dataframe(value=record.final_table(), label=f"Test metrics ({record.test_images()} test images, evaluated once after "
                  "training) next to the seed's", headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy",
                  "recipe", "epochs", "train / validation / test images", "training time"], interactive=False)
+    groups = record.groups_table()
+    if groups:
+        gr.Markdown(groups, elem_id="training-groups")
     if record.epochs:
         gr.Markdown("### How the predictions sharpen, epoch by epoch")
         epoch = gr.Slider(1, record.epochs, value=record.epochs, step=1, label="Epoch")
-        with gr.Row():
-            sample = gr.Image(value=record.replay_sample(record.epochs), format="png",
-                              label=record.sample_caption(), interactive=False, scale=1)
-            grid_image = gr.Image(value=record.replay(record.epochs), format="png", label=record.replay_caption(),
-                                  interactive=False, scale=2)
+        # One row each, full width: the sample's masks are large enough to see them change.
+        sample = gr.Image(value=record.replay_sample(record.epochs), format="png", label=record.sample_caption(),
+                          interactive=False, elem_id="replay-sample")
+        grid_image = gr.Image(value=record.replay(record.epochs), format="png", label=record.replay_caption(),
+                              interactive=False)
         epoch.change(record.replay_both, epoch, [grid_image, sample], api_visibility="private",
                      show_progress="hidden", trigger_mode="always_last")
     if record.curve and record.curve.get("fits"):
