@@ -113,6 +113,28 @@ def upsample_mask(mask, size_wh) -> np.ndarray:
     return mask[rows[:, None], cols[None, :]].astype(np.uint8)
 
 
+def upsample_logits(logits, size_wh) -> np.ndarray:
+    """The class mask at the photo's resolution: the logits (C x h x w) upsampled bilinearly,
+    then the argmax, so edges follow the model's own boundary between pixels instead of the
+    staircase of its h x w labels blown up. The pixels of torch's `interpolate(mode="bilinear",
+    align_corners=False)` then argmax (up to float rounding at exact ties); numpy for the reason
+    `upsample_mask` gives, and one axis at a time (two small passes, not one big gather)."""
+    width, height = size_wh
+    logits = np.asarray(logits, dtype=np.float32)
+    top, bottom, down = bilinear_taps(logits.shape[1], height)
+    rows = logits[:, top] * (1 - down)[None, :, None] + logits[:, bottom] * down[None, :, None]
+    left, right, across = bilinear_taps(logits.shape[2], width)
+    full = rows[:, :, left] * (1 - across) + rows[:, :, right] * across
+    return full.argmax(0).astype(np.uint8)
+
+
+def bilinear_taps(size_in: int, size_out: int):
+    """(first source index, second, weight of the second) per output index, half-pixel centres."""
+    source = np.maximum((np.arange(size_out, dtype=np.float32) + 0.5) * np.float32(size_in / size_out) - 0.5, 0)
+    first = np.minimum(source.astype(np.int64), size_in - 1)
+    return first, np.minimum(first + 1, size_in - 1), (source - first).astype(np.float32)
+
+
 def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
     scale = np.float32(size_in / size_out)
     return np.minimum(np.floor(np.arange(size_out, dtype=np.float32) * scale).astype(np.int64), size_in - 1)
@@ -230,7 +252,7 @@ def load_variant(weights_path, device: torch.device = torch.device("cpu")) -> Lo
 
 
 def segment_photo(photo: Image.Image, loaded: dict) -> dict:
-    """Per model: its class mask at the model's input size, and the milliseconds it took."""
+    """Per model: its class mask and logits at the model's input size, and the milliseconds it took."""
     results, inputs = {}, {}
     for name, entry in loaded.items():
         key = (entry.meta["input_size"], entry.device)
@@ -243,5 +265,7 @@ def segment_photo(photo: Image.Image, loaded: dict) -> dict:
         logits = predict_logits(entry.model, x)
         sync()
         ms = (time.perf_counter() - start) * 1000
-        results[name] = {"mask": logits[0].argmax(0).to(torch.uint8).cpu(), "ms": ms}
+        # The logits too: masks at the photo's size are upsampled from them (upsample_logits).
+        results[name] = {"mask": logits[0].argmax(0).to(torch.uint8).cpu(), "logits": logits[0].float().cpu().numpy(),
+                         "ms": ms}
     return results

@@ -45,7 +45,7 @@ def stems(files) -> list[str]:
 
 def predict_photo(models, path: Path, stem: str, out: Path, overlays: bool) -> dict:
     from .checkpoint import atomic_write
-    from .inference import blend, load_photo, mask_png, upsample_mask
+    from .inference import blend, load_photo, mask_png, upsample_logits
 
     photo = load_photo(path)  # PhotoError: reported by the caller, the run goes on
     results = models.segment(photo, list(models.loaded))
@@ -53,10 +53,11 @@ def predict_photo(models, path: Path, stem: str, out: Path, overlays: bool) -> d
     for name, result in results.items():
         # the bytes /segment's mask file has: the same upsampling, the same PNG writer
         mask_path = out / f"{stem}.{name}.png"
-        atomic_write(mask_path, lambda tmp: mask_png(upsample_mask(result["mask"], photo.size), tmp))
+        full = upsample_logits(result["logits"], photo.size)
+        atomic_write(mask_path, lambda tmp: mask_png(full, tmp))
         written.append(str(mask_path))
         if overlays:
-            shown = blend(photo, upsample_mask(result["mask"], photo.size), 0.5)
+            shown = blend(photo, full, 0.5)
             overlay_path = out / f"{stem}.{name}.jpg"
             atomic_write(overlay_path, lambda tmp: shown.save(tmp, format="JPEG", quality=90))
             written.append(str(overlay_path))
@@ -65,7 +66,7 @@ def predict_photo(models, path: Path, stem: str, out: Path, overlays: bool) -> d
 
 def predict_video(models, path: Path, stem: str, out: Path, overlays: bool) -> dict:
     from .checkpoint import atomic_write
-    from .inference import blend, mask_png, upsample_mask
+    from .inference import blend, mask_png, upsample_logits
     from .video import read_video, write_video
 
     frames, fps = read_video(path)  # VideoError: reported by the caller
@@ -77,10 +78,10 @@ def predict_video(models, path: Path, stem: str, out: Path, overlays: bool) -> d
     for index, frame in enumerate(frames, 1):
         for name, result in models.segment(frame, list(models.loaded)).items():
             ms[name].append(result["ms"])
-            atomic_write(folders[name] / f"{index:06d}.png",
-                         lambda tmp: mask_png(upsample_mask(result["mask"], frame.size), tmp))
+            full = upsample_logits(result["logits"], frame.size)
+            atomic_write(folders[name] / f"{index:06d}.png", lambda tmp: mask_png(full, tmp))
             if overlays:
-                shown[name].append(blend(frame, upsample_mask(result["mask"], frame.size), 0.5))
+                shown[name].append(blend(frame, full, 0.5))
     written = [str(f) for f in folders.values()]
     if overlays:
         written += [str(write_video(shown[n], fps, out / f"{stem}.{n}.mp4")) for n in models.loaded]

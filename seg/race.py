@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .config import PAIR
-from .inference import COLOURS, blend, upsample_mask
+from .inference import COLOURS, blend, upsample_logits
 
 SAME_FRAMES, FREE_RUNNING = "same frames", "each as fast as it can"
 MODES = (SAME_FRAMES, FREE_RUNNING)
@@ -67,7 +67,7 @@ def step(models, frame: Image.Image, race: Race, now: float, opacity: float = 0.
             lane.ms.append(result["ms"])
             lane.taken += 1
             lane.busy_until = now + result["ms"] / 1000
-            lane.overlay = np.asarray(blend(frame, upsample_mask(result["mask"], frame.size), opacity))
+            lane.overlay = np.asarray(blend(frame, upsample_logits(result["logits"], frame.size), opacity))
     return race
 
 

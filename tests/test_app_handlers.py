@@ -12,6 +12,7 @@ from PIL import Image
 
 import torch
 
+from conftest import logits_of
 from seg.inference import COLOURS, Models, blend
 from seg.tabs import cost as calculator
 from seg.tabs import segment
@@ -67,7 +68,8 @@ def with_known_runs(demo, monkeypatch, ms=(12.5, 4.0)):
     pet, half = torch.zeros(64, 64, dtype=torch.uint8), torch.ones(64, 64, dtype=torch.uint8)
     half[:, :32] = 0
     monkeypatch.setattr(demo.models, "segment", lambda photo, names=None: {
-        "segnet_regular": {"mask": pet, "ms": ms[0]}, "segnet_dsc": {"mask": half, "ms": ms[1]}})
+        "segnet_regular": {"mask": pet, "logits": logits_of(pet), "ms": ms[0]},
+        "segnet_dsc": {"mask": half, "logits": logits_of(half), "ms": ms[1]}})
 
 
 def test_reported_numbers_are_the_model_runs_own(demo, photo_path, monkeypatch):
@@ -210,6 +212,30 @@ def test_mask_upsampling_gives_torch_nearest_pixels_without_torch(out_hw):
     mask = torch.from_numpy(np.random.default_rng(0).integers(0, 3, (128, 96), dtype=np.uint8))
     expected = torch.nn.functional.interpolate(mask[None, None].float(), size=out_hw, mode="nearest")[0, 0]
     assert np.array_equal(upsample_mask(mask, out_hw[::-1]), expected.to(torch.uint8).numpy())
+
+
+@pytest.mark.parametrize("out_hw", [(1280, 1280), (768, 1024), (90, 130), (500, 333), (1, 1000), (127, 129)])
+def test_masks_at_photo_size_are_torch_bilinear_logits_then_argmax(out_hw):
+    from seg.inference import upsample_logits
+
+    logits = torch.randn(3, 128, 96, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.interpolate(logits[None], size=out_hw, mode="bilinear", align_corners=False)
+    assert np.array_equal(upsample_logits(logits.numpy(), out_hw[::-1]), expected[0].argmax(0).numpy())
+
+
+def test_the_photo_size_mask_follows_the_logits_not_the_label_staircase():
+    """A diagonal edge: nearest-upsampled labels step in 8-pixel stairs, the logits' edge does not."""
+    from seg.inference import upsample_logits, upsample_mask
+
+    yy, xx = np.mgrid[0:16, 0:16].astype(np.float32)
+    margin = (xx - yy) + 0.5  # pet where x >= y
+    logits = np.stack([margin, -margin, np.full_like(margin, -99)])
+    smooth, stairs = upsample_logits(logits, (128, 128)), upsample_mask(logits.argmax(0), (128, 128))
+    rows, cols = np.mgrid[0:128, 0:128]
+    # The same line 8x finer: coarse pixel i is centred on fine (i + 0.5) * 8 - 0.5, so the margin's
+    # zero, x - y = -0.5 coarse, is x - y = -4 fine.
+    truth = np.where(cols - rows >= -4, 0, 1)
+    assert (smooth != truth).sum() < 32 < 150 < (stairs != truth).sum()  # 12 (the clamped corners) vs 246
 
 
 def test_the_deploy_table_shows_each_pair_with_its_ratios_and_int8_cost(tmp_path):

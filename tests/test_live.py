@@ -8,6 +8,7 @@ import torch
 from gradio import Error as GradioError
 from PIL import Image
 
+from conftest import logits_of
 from seg.inference import Models
 from seg.race import CAMERA_FPS, FREE_RUNNING, SAME_FRAMES, Race, step
 from seg.tabs.live import LiveTab
@@ -24,7 +25,8 @@ class KnownModels:
 
     def segment(self, frame, names):
         self.calls.append(list(names))
-        return {n: {"mask": torch.zeros(8, 8, dtype=torch.uint8), "ms": self.MS[n]} for n in names}
+        return {n: {"mask": torch.zeros(8, 8, dtype=torch.uint8), "logits": logits_of(np.zeros((8, 8))), "ms": self.MS[n]}
+                for n in names}
 
 
 @pytest.fixture(scope="module")

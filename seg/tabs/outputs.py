@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..inference import blend, mask_png, upsample_mask
+from ..inference import blend, mask_png, upsample_logits
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size
@@ -63,16 +63,17 @@ def overlay_file(shown: Image.Image, mask: np.ndarray, opacity: float, folder: P
     return save_display(blend(shown, mask, opacity), folder, f"{name}-overlay")
 
 
-def mask_file(mask, size, folder: Path, name: str) -> str:
-    return str(mask_png(upsample_mask(mask, size), folder / f"{name}-mask.png"))
+def mask_file(logits, size, folder: Path, name: str) -> str:
+    return str(mask_png(upsample_logits(logits, size), folder / f"{name}-mask.png"))
 
 
-def write_files(photo: Image.Image, shown: Image.Image, masks: dict, opacity: float, folder: Path):
-    """Per variant an overlay at display size and a mask PNG at the photo's size, all at once
-    (encoding is most of a request after the models, and PIL releases the GIL).
-    Returns (overlays, masks shown at display size, mask files), each {variant: ...}."""
-    shown_masks = {n: upsample_mask(m, shown.size) for n, m in masks.items()}
-    jobs = [(overlay_file, shown, shown_masks[n], opacity, folder, n) for n in masks]
-    jobs += [(mask_file, masks[n], photo.size, folder, n) for n in masks]
+def write_files(photo: Image.Image, shown: Image.Image, logits: dict, opacity: float, folder: Path):
+    """Per variant an overlay at display size and a mask PNG at the photo's size, each mask the
+    variant's logits upsampled to that size, all at once (encoding is most of a request after the
+    models, and PIL releases the GIL). Returns (overlays, masks shown at display size, mask
+    files), each {variant: ...}."""
+    shown_masks = {n: upsample_logits(v, shown.size) for n, v in logits.items()}
+    jobs = [(overlay_file, shown, shown_masks[n], opacity, folder, n) for n in logits]
+    jobs += [(mask_file, logits[n], photo.size, folder, n) for n in logits]
     files = list(WRITERS.map(lambda job: job[0](*job[1:]), jobs))
-    return dict(zip(masks, files[:len(masks)])), shown_masks, dict(zip(masks, files[len(masks):]))
+    return dict(zip(logits, files[:len(logits)])), shown_masks, dict(zip(logits, files[len(logits):]))

@@ -82,7 +82,8 @@ class SegmentTab:
             raise gr.Error(f"The models could not run on this photo ({err}). Please try again.") from None
         watch.lap("models")
         raw = {n: results[n]["mask"].numpy() for n in names}
-        overlays, shown_masks, masks = write_files(photo, shown, raw, opacity, folder)
+        overlays, shown_masks, masks = write_files(photo, shown, {n: results[n]["logits"] for n in names}, opacity,
+                                                   folder)
         watch.lap("upsample, blend, encode files")
         summary = self.summarize(photo, results)
         watch.lap("summary")
