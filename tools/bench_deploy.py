@@ -45,3 +45,25 @@ def bench_deploy(machine: str, reps: int = 30, out_dir=EXPORT_DIR) -> list[dict]
                              **measure(Path(out_dir) / card["file"], reps)})
     RESULTS.write_text(json.dumps({"machine": machine, "date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1))
     return rows
+
+
+def main(argv=None) -> int:
+    """`python -m tools.bench_deploy`: bench.py's edge section alone (after a retraining, the
+    Deploy tab's table without the rest of the benchmark)."""
+    import argparse
+
+    import torch
+
+    from seg.tabs.deploy import table_markdown
+    from seg.training import cpu_name
+
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_deploy", description=main.__doc__)
+    parser.add_argument("--reps", type=int, default=20, help="timed batch-1 runs per file")
+    args = parser.parse_args(argv)
+    rows = bench_deploy(f"{cpu_name()}, {torch.get_num_threads()} threads", reps=args.reps)
+    print(table_markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
