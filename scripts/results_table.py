@@ -2,7 +2,8 @@
 
     python scripts/results_table.py checkpoints runs/seed
 For each folder (one training run of both variants): test pixel accuracy, mIoU and per-class IoU
-of each model, then regular - DSC with its 95% paired bootstrap interval over test images
+of each model, then regular - DSC with its 95% paired bootstrap interval over test images, overall
+and by breed group (seg/groups.py)
 (`python -m seg.evaluate --compare` for the same numbers as JSON), training time and machine.
 """
 
@@ -30,11 +31,18 @@ def folder_rows(folder: Path, eval_args) -> list[str]:
         rows.append(f"| {meta['recipe']['name']} ({meta['epochs_done']} epochs) | `{meta['model']}` | "
                     f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {ARTICLE_PIXEL_ACCURACY[meta['model']]:.2%} | {time} |")
     for key, label, seed in (("pixel_accuracy", "pixel accuracy", "+1.32"), ("miou", "mIoU", "")):
-        gap = report["a_minus_b"][key]
-        low, high = gap["ci95"]
-        rows.append(f"| {meta['recipe']['name']} | regular − DSC, {label} | **{gap['difference'] * 100:+.2f}** points "
-                    f"[{low * 100:+.2f}, {high * 100:+.2f}] | | | {seed} | |")
+        rows.append(gap_row(meta["recipe"]["name"], f"regular − DSC, {label}", report["a_minus_b"][key], seed))
+    for group, gaps in report["a_minus_b_by_group"].items():
+        if group != "all":
+            rows.append(gap_row(meta["recipe"]["name"], f"regular − DSC, pixel accuracy, {group} ({gaps['images']})",
+                                gaps["pixel_accuracy"], ""))
     return rows
+
+
+def gap_row(recipe: str, label: str, gap: dict, seed: str) -> str:
+    low, high = gap["ci95"]
+    return (f"| {recipe} | {label} | **{gap['difference'] * 100:+.2f}** points "
+            f"[{low * 100:+.2f}, {high * 100:+.2f}] | | | {seed} | |")
 
 
 def main() -> None:
