@@ -63,7 +63,8 @@ def get_args_parser():
     parser.add_argument("--resamples", type=int, default=RESAMPLES,
                         help="bootstrap resamples (the breed groups' intervals, and the gap of --compare)")
     parser.add_argument("--data-root", default=None, help="folder holding oxford-iiit-pet/")
-    parser.add_argument("--split", default="test", choices=("trainval", "test"))
+    parser.add_argument("--split", default="test", choices=("trainval", "test", "validation"),
+                        help="validation: the trainval images the checkpoint's metadata names as its validation split")
     parser.add_argument("--size", type=int, default=None, help="default: the training size")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--limit", type=int, default=None, help="first N images only")
@@ -83,8 +84,15 @@ def score_checkpoint(path, args) -> Scored:
     """One checkpoint on the split (all of it, or its first --limit images)."""
     model, meta = load_checkpoint(path)
     size = args.size or meta["input_size"]
-    images, masks, ids = load_cached_split(args.data_root or default_data_root(), args.split, size,
+    split = "trainval" if args.split == "validation" else args.split
+    images, masks, ids = load_cached_split(args.data_root or default_data_root(), split, size,
                                            args.cache_dir, limit=args.limit)
+    if args.split == "validation":  # the checkpoint's own carve-out, as its metadata names it
+        wanted = set(meta.get("data", {}).get("validation", {}).get("image_ids", []))
+        keep = [i for i, image_id in enumerate(ids) if image_id in wanted]
+        if not keep:
+            raise ValueError(f"{path}: its metadata names no validation images of this data root")
+        images, masks, ids = images[keep], masks[keep], [ids[i] for i in keep]
     device = pick_device(args.device)
     loader = DataLoader(PetTensors(images, masks), batch_size=args.batch_size)
     return Scored(evaluate(model.to(device), loader, device, meta["num_classes"]), meta, ids, size)

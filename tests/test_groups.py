@@ -80,3 +80,10 @@ def test_evaluate_and_the_metadata_agree_by_group(tmp_path, capsys):
                           "--cache-dir", str(out / "cache"), "--size", "32", "--resamples", "100"]) == 0
     compared = json.loads(capsys.readouterr().out)
     assert compared["a_minus_b_by_group"]["all"]["pixel_accuracy"]["difference"] == 0
+    # --split validation: the checkpoint's own carve-out, whose last-epoch figure the history holds
+    assert evaluate_main(["--checkpoint", str(weights), "--data-root", str(root), "--cache-dir", str(out / "cache"),
+                          "--size", "32", "--split", "validation"]) == 0
+    validation = json.loads(capsys.readouterr().out)
+    meta = read_meta(weights)
+    assert validation["images"] == len(meta["data"]["validation"]["image_ids"]) == 1
+    assert validation["pixel_accuracy"] == pytest.approx(meta["history"][-1]["val_pixel_accuracy"], abs=1e-12)
