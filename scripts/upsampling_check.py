@@ -54,10 +54,11 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint-dir", type=Path, default=CHECKPOINT_DIR)
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--models", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     models = {}
-    for name in VARIANTS:
+    for name in args.models:
         weights = paths(args.checkpoint_dir, name)["weights"]
         if weights.exists():
             model, meta = load_checkpoint(weights)

@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-DATA_ROOT = SHARED / "data"
+DATA_ROOT = SHARED / "data-official"
+POLYGONS_ROOT = SHARED / "data-polygons"
 PHOTOS = SHARED / "photos"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -38,6 +39,11 @@ def need(path: Path):
 @pytest.fixture(scope="session")
 def data_root():
     return need(DATA_ROOT / "oxford-iiit-pet") and DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def polygons_root():
+    return need(POLYGONS_ROOT / "oxford-iiit-pet") and POLYGONS_ROOT
 
 
 @pytest.fixture(scope="session")

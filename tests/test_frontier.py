@@ -95,4 +95,7 @@ def test_the_shipped_frontier_matches_the_checkpoints_and_the_cost_model():
         assert (p["params"], p["mult_adds"]) == (totals["params"], totals["mult_adds"]) == (meta["params"], meta["mult_adds"])
         weights = ROOT / "checkpoints" / f"{p['model']}.safetensors"
         assert p["megabytes"] == pytest.approx(weights.stat().st_size / 1e6)
-    assert table_markdown(frontier).count("| `segnet_") == len(shipped)
+        assert p["groups"] == meta["final"]["groups"], "by breed group: the figures train.py --test recorded"
+    tables = table_markdown(frontier)
+    assert tables.split("by breed group")[0].count("| `segnet_") == len(shipped)
+    assert tables.split("by breed group")[1].count("| `segnet_") == len(shipped)  # a row per variant there too

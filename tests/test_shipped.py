@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
 from seg.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths
 from seg.config import VARIANTS
-from seg.data import PetTensors, decode_files, load_cached_split, open_split
+from seg.data import PetTensors, decode_files, list_digest, load_cached_split, open_split, split_ids
 from seg.evaluate import evaluate
 from seg.fastpath import fast_path
+from seg.groups import group_report
 from seg.inference import predict_logits
 from seg.metrics import metrics_from_confusion
 from seg.recipes import RECIPES, from_metadata
+from seg.trainset import names_digest
 
 pytestmark = pytest.mark.slow
 
-# Test pixel accuracy on all 340 images, a little under what the shipped runs measured (regular /
-# DSC 82.47% / 82.97%, deep-DSC / shallow-DSC 83.54% / 83.63%). The target of issue 9 was 85% / 84%
-# for the pair: missed, see the README's results.
-FLOORS = {"segnet_regular": 0.82, "segnet_dsc": 0.82, "segnet_dsc_deep": 0.83, "segnet_dsc_shallow": 0.83}
+# Test pixel accuracy on all 335 official test images, a little under what the shipped runs
+# measured (README Results). The target of issue 9 was 85% / 84% for the pair: missed, see there.
+FLOORS = {"segnet_regular": 0.80, "segnet_dsc": 0.82, "segnet_dsc_deep": 0.825}
+# segnet_dsc_shallow is not shipped until it is retrained on the official split (docs/training.md).
+SHIPPED = tuple(FLOORS)
 SAMPLE = 96  # images for the fast-path comparison
+TRAINVAL_IMAGES, TEST_IMAGES = 381, 335  # ../shared/data-official, the official split
 
 
 @pytest.fixture(scope="module")
@@ -40,37 +42,64 @@ def shipped(name):
     return load_checkpoint(paths(CHECKPOINT_DIR, name)["weights"])
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_metadata_claims_equal_a_fresh_evaluation_on_every_test_image(name, test_split):
     model, meta = shipped(name)
     assert from_metadata(meta["recipe"]) == RECIPES["default"], "shipped with the default recipe, whole"
     assert meta["epochs_done"] == meta["recipe"]["epochs"]
-    images, masks, _ = test_split
-    confmat = evaluate(model, DataLoader(PetTensors(images, masks), batch_size=16), torch.device("cpu")).confmat
-    fresh = metrics_from_confusion(confmat)
-    assert meta["final"]["split"] == "test" and meta["final"]["images"] == len(images) == 340
+    images, masks, ids = test_split
+    scores = evaluate(model, DataLoader(PetTensors(images, masks), batch_size=16), torch.device("cpu"))
+    fresh = metrics_from_confusion(scores.confmat)
+    assert meta["final"]["split"] == "test" and meta["final"]["images"] == len(images) == TEST_IMAGES
     assert fresh["pixel_accuracy"] == meta["final"]["pixel_accuracy"]
     assert fresh["miou"] == meta["final"]["miou"] and fresh["iou"] == meta["final"]["iou"]
+    # by breed group too, intervals included: the same images, resamples and seed
+    assert group_report(scores.per_image.numpy(), ids) == meta["final"]["groups"]
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoint_reaches_the_floor(name):
     assert shipped(name)[1]["final"]["pixel_accuracy"] >= FLOORS[name]
 
 
-def test_training_saw_trainval_only(data_root):
-    trainval = {Path(p).stem for p in open_split(data_root, "trainval")._images}
-    test = {Path(p).stem for p in open_split(data_root, "test")._images}
-    for name in VARIANTS:
-        meta = shipped(name)[1]
-        sizes, validation = meta["data"]["split_sizes"], meta["data"]["validation"]
-        assert sizes["train"] + sizes["validation"] == len(trainval) == 355 and sizes["test"] == 340
-        assert validation["carved_from"] == "trainval" and set(validation["image_ids"]) <= trainval
-        assert not set(validation["image_ids"]) & test
-        assert set(meta["snapshots"]["image_ids"]) <= set(validation["image_ids"])
+def test_every_shipped_variant_shares_one_recipe_and_one_set_of_images():
+    assert tuple(n for n in VARIANTS if paths(CHECKPOINT_DIR, n)["weights"].exists()) == SHIPPED
+    metas = [shipped(name)[1] for name in SHIPPED]
+    for key in ("recipe",):
+        assert all(m[key] == metas[0][key] for m in metas)
+    for key in ("train_image_ids", "validation", "roots", "test_list"):
+        assert all(m["data"][key] == metas[0]["data"][key] for m in metas), key
+    assert all(m["training"]["extra_train"] == metas[0]["training"]["extra_train"] for m in metas)
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+def test_no_test_or_validation_image_was_trained_on(data_root):
+    """From the metadata alone: the names each shipped checkpoint trained on, against the test
+    list on this machine and the validation names it recorded."""
+    trainval, test = split_ids(data_root, "trainval"), split_ids(data_root, "test")
+    for name in SHIPPED:
+        data = shipped(name)[1]["data"]
+        trained, validation = set(data["train_image_ids"]), set(data["validation"]["image_ids"])
+        assert len(trained) == len(data["train_image_ids"]) == data["split_sizes"]["train"]
+        assert not trained & set(test), f"{name} trained on test images"
+        assert not trained & validation, f"{name} trained on validation images"
+        assert validation <= set(trainval) and data["validation"]["stratified_by"] == "breed"
+        assert data["test_list"]["names_sha256"] == names_digest(test), "the test list it was kept from is this one"
+        main, *extra = data["roots"]
+        assert main["role"] == "main" and main["train_images"] + len(validation) == len(trainval) == TRAINVAL_IMAGES
+        assert main["trainval_list_sha256"] == list_digest(data_root, "trainval")
+        assert main["train_images"] + sum(r["train_images"] for r in extra) == len(trained)
+        assert set(snapshot for snapshot in shipped(name)[1]["snapshots"]["image_ids"]) <= validation
+
+
+def test_the_polygon_root_is_the_one_recorded(polygons_root):
+    for name in SHIPPED:
+        extra = shipped(name)[1]["data"]["roots"][1:]
+        assert [r["path"] for r in extra] == ["../shared/data-polygons"]
+        assert extra[0]["trainval_list_sha256"] == list_digest(polygons_root, "trainval")
+        assert extra[0]["trainval_images"] == len(split_ids(polygons_root, "trainval")) == 336
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_app_fast_path_gives_the_eager_answer(name, test_sample):
     """Equal up to float rounding; see seg.fastpath.fast_path for why not bit for bit."""
     model, _ = shipped(name)
@@ -103,5 +132,5 @@ def test_quirky_real_files_load(data_root, image_id, classes):
 
 
 def test_real_splits_have_the_documented_sizes(data_root):
-    assert len(open_split(data_root, "trainval")) == 355
-    assert len(open_split(data_root, "test")) == 340
+    assert len(open_split(data_root, "trainval")) == TRAINVAL_IMAGES
+    assert len(open_split(data_root, "test")) == TEST_IMAGES

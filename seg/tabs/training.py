@@ -97,8 +97,8 @@ class TrainingRecord:
                         f"the line from its test figure to the article's, at about "
                         f"**{fit['images_for_floor_via_article']:,.0f}**.")
         return ("Both models trained by the same recipe on fewer images, with the same number of optimizer "
-                "steps. Each point is one run scored on 36 validation images (two seeds differ by up to 2.4 "
-                "points), so the dashed lines are a rough guide; the stars are the article's test figures on "
+                f"steps. Each point is one run scored on {validation_count(self.curve)} validation images, so the "
+                "dashed lines are a rough guide; the stars are the article's test figures on "
                 "the full dataset, with its own recipe.\n\n" + "\n\n".join(said)
                 + f"\n\nFrom `{self.curve['command']}`.")
 
@@ -164,6 +164,11 @@ class TrainingRecord:
     def sample_caption(self) -> str:
         present = [TITLES[n] for n in VARIANTS if self.samples.get(n) is not None]
         return f"The sample photo (CC0), then {', '.join(present)}."
+
+
+def validation_count(curve: dict) -> str:
+    counts = sorted({p.get("validation_images") for p in curve["points"]} - {None})
+    return " or ".join(map(str, counts)) or "the"
 
 
 def seed_figure(name: str) -> str:
