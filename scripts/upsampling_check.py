@@ -22,16 +22,8 @@ from seg.config import VARIANTS  # noqa: E402
 from seg.data import open_split  # noqa: E402
 from seg.inference import load_photo, predict_logits, to_input, upsample_logits, upsample_mask  # noqa: E402
 from seg.metrics import confusion_matrix  # noqa: E402
-from seg.pets import default_data_root  # noqa: E402
+from seg.pets import default_data_root, read_trimap  # noqa: E402
 from seg.training import cpu_name  # noqa: E402
-
-
-def full_size_truth(trimap_path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(trimap_path) as tri:
-        mask = np.array(tri, dtype=np.uint8)
-    return (mask if mask.ndim == 2 else mask[..., 0]) - 1
 
 
 def score(models: dict, dataset, limit) -> dict:
@@ -39,8 +31,7 @@ def score(models: dict, dataset, limit) -> dict:
     out = {name: {"nearest": [], "bilinear": []} for name in models}
     count = len(dataset) if limit is None else min(limit, len(dataset))
     for index in range(count):
-        photo, truth = load_photo(dataset._images[index]), full_size_truth(dataset._segs[index])
-        target = torch.from_numpy(truth)
+        photo, target = load_photo(dataset._images[index]), read_trimap(dataset._segs[index]) - 1
         for name, (model, size) in models.items():
             logits = predict_logits(model, to_input(photo, size))[0].float().numpy()
             ways = {"nearest": upsample_mask(logits.argmax(0), photo.size), "bilinear": upsample_logits(logits, photo.size)}

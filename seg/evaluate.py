@@ -116,11 +116,13 @@ def compare_report(path_a, path_b, args) -> dict:
                   "groups": group_report(per_a, a.ids, args.resamples, SEED)},
             "b": {"checkpoint": str(path_b), "model": b.meta["model"], **metrics_from_confusion(b.scores.confmat),
                   "groups": group_report(per_b, b.ids, args.resamples, SEED)},
-            "a_minus_b": {k: {"difference": v["difference"], "ci95": v["ci95"]} for k, v in gap.items()},
-            "a_minus_b_by_group": {g: {"images": v["images"], **{k: {"difference": v[k]["difference"],
-                                                                      "ci95": v[k]["ci95"]}
-                                                                  for k in ("pixel_accuracy", "miou")}}
-                                   for g, v in by_group.items()}}
+            "a_minus_b": difference_only(gap),
+            "a_minus_b_by_group": {g: {"images": v.pop("images"), **difference_only(v)} for g, v in by_group.items()}}
+
+
+def difference_only(gap: dict) -> dict:
+    """{metric: {"difference", "ci95"}} of paired_bootstrap's answer (each side's figure is reported apart)."""
+    return {k: {"difference": v["difference"], "ci95": v["ci95"]} for k, v in gap.items()}
 
 
 def main(argv=None) -> int:

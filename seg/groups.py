@@ -50,7 +50,7 @@ def group_gaps(per_image_a, per_image_b, ids, resamples: int = RESAMPLES, seed: 
             for name, index in members(ids).items()}
 
 
-def groups_markdown(reports: dict, metric: str = "pixel_accuracy") -> str:
+def groups_markdown(reports: dict, metric: str = "pixel_accuracy", label=lambda model: f"`{model}`") -> str:
     """One row per model ({model: group_report}), one column per group: the metric and its interval."""
     names = [g for g in GROUPS if any(g in r for r in reports.values())]
     counts = {g: next(r[g]["images"] for r in reports.values() if g in r) for g in names}
@@ -58,7 +58,7 @@ def groups_markdown(reports: dict, metric: str = "pixel_accuracy") -> str:
              "|---|" + "---:|" * len(names)]
     for model, report in reports.items():
         cells = [format_cell(report[g], metric) if g in report else "" for g in names]
-        lines.append(f"| `{model}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {label(model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

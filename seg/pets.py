@@ -84,14 +84,20 @@ def check_trimap(mask: torch.Tensor, photo_hw, trimap_path) -> None:
         raise BadTrimapError(f"{trimap_path}: trimap values {extra[:5]} outside 1 (pet), 2 (background), 3 (border)")
 
 
+def read_trimap(trimap_path) -> torch.Tensor:
+    """uint8 HxW trimap values (1 pet, 2 background, 3 border) at the file's own size."""
+    with Image.open(trimap_path) as tri:
+        mask = np.array(tri, dtype=np.uint8)
+    return torch.from_numpy(mask if mask.ndim == 2 else mask[..., 0].copy())  # first band, as pil_to_tensor(...)[0]
+
+
 def decode_files(image_path, trimap_path, size: int):
     """One (uint8 image 3xSxS, uint8 class mask SxS) pair, straight from the files.
 
     `.convert("RGB")` is what makes the dataset's GIF and RGBA PNG named .jpg load.
     """
-    with Image.open(image_path) as img, Image.open(trimap_path) as tri:
+    with Image.open(image_path) as img:
         image = image_to_tensor(img.convert("RGB"))
-        mask = np.array(tri, dtype=np.uint8)
-    mask = torch.from_numpy(mask if mask.ndim == 2 else mask[..., 0].copy())  # first band, as pil_to_tensor(...)[0]
+    mask = read_trimap(trimap_path)
     check_trimap(mask, image.shape[1:], trimap_path)
     return resize_image(image, size), resize_mask(mask, size) - 1

@@ -100,12 +100,16 @@ def break_trimap(root: Path, how: str) -> str:
     return str(trimap)
 
 
+def copy_pair(source: Path, target: Path, name: str) -> None:
+    for sub, ext in (("images", "jpg"), ("annotations/trimaps", "png")):
+        shutil.copy(source / "oxford-iiit-pet" / sub / f"{name}.{ext}", target / "oxford-iiit-pet" / sub)
+
+
 def overlap(root: Path, main: Path) -> str:
     """Copies main's test photos into root's trainval: the overlap train.py must refuse."""
     names = split_ids(main, "test")
     for name in names:
-        for sub, ext in (("images", "jpg"), ("annotations/trimaps", "png")):
-            shutil.copy(main / "oxford-iiit-pet" / sub / f"{name}.{ext}", root / "oxford-iiit-pet" / sub)
+        copy_pair(main, root, name)
     listing = root / "oxford-iiit-pet" / "annotations" / "trainval.txt"
     listing.write_text(listing.read_text() + "".join(f"{n} 1 1 1\n" for n in names))
     return "4 of its images are in the main root's test split (" + ", ".join(sorted(names)) + ")"
@@ -140,8 +144,7 @@ def test_bad_extra_roots_are_one_line_exit_2_and_write_nothing(kind, roots, tmp_
 def test_a_validation_name_in_an_extra_root_is_refused_too(roots, tmp_path, capsys):
     main, extra = roots
     val = split_ids(main, "trainval")[validation_split(split_ids(main, "trainval"))[1][0]]
-    for sub, ext in (("images", "jpg"), ("annotations/trimaps", "png")):
-        shutil.copy(main / "oxford-iiit-pet" / sub / f"{val}.{ext}", extra / "oxford-iiit-pet" / sub)
+    copy_pair(main, extra, val)
     (extra / "oxford-iiit-pet" / "annotations" / "trainval.txt").write_text(f"{val} 1 1 1\n")
     assert run(main, tmp_path / "out", "--extra-train", str(extra)) == 2
     assert f"in the main root's validation split ({val})" in capsys.readouterr().err

@@ -115,12 +115,12 @@ class TrainingRecord:
 
     def groups_table(self) -> str | None:
         """Test pixel accuracy by breed group (seg/groups.py), for checkpoints scored with them."""
-        reports = {TITLES[n]: m["final"]["groups"] for n, m in self.metas.items() if (m["final"] or {}).get("groups")}
+        reports = {n: m["final"]["groups"] for n, m in self.metas.items() if (m["final"] or {}).get("groups")}
         if not reports:
             return None
         return ("Test pixel accuracy by breed group (images in brackets), with its 95% bootstrap interval over the "
                 "group's images: the three dominant breeds hold most of the test set.\n\n"
-                + groups_markdown(reports).replace("| `", "| ").replace("` |", " |"))
+                + groups_markdown(reports, label=TITLES.get))
 
     def test_images(self) -> str:
         counts = {(m["final"] or {}).get("images") for m in self.metas.values()} - {None}
