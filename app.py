@@ -14,9 +14,9 @@ from pathlib import Path
 import anyio
 import gradio as gr
 
-from seg.inference import Models
+from seg.serve.models import Models
+from seg.serve.uploads import CacheSweeper
 from seg.tabs import cost, deploy, live, results, segment, training
-from seg.uploads import CacheSweeper
 
 HERE = Path(__file__).resolve().parent
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))

@@ -15,21 +15,23 @@ import statistics
 
 import torch
 
+from seg.data.pets import default_data_root
+from seg.data.splits import PetTensors, decode_sample, load_cached_split, open_split, train_augment
+from seg.machine import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
+from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
+from seg.model.config import PAIR
+from seg.model.cost import model_cost, segnet_cost
+from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
+from seg.model.segnet import create_model
+from seg.serve.models import predict_logits
+from seg.serve.timing import interleaved, latency_by_size, median_min_max, scaling_markdown
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
-from seg.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
-from seg.cost import model_cost, segnet_cost
-from seg.data import PetTensors, decode_sample, default_data_root, load_cached_split, open_split, train_augment
-from seg.config import PAIR
-from seg.inference import predict_logits
-from seg.models import create_model
-from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
-from seg.timing import interleaved, latency_by_size, median_min_max, scaling_markdown
-from seg.training import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 from seg.tabs.deploy import table_markdown as deploy_markdown
 from tools.bench_deploy import bench_deploy
 from tools.bench_live import bench_live, live_markdown
 from tools.bench_serving import bench_app
 from tools.bench_serving import markdown as serving_markdown
+
 
 def stats(seconds) -> dict:
     return median_min_max(seconds, scale=1000.0)  # seconds in, ms out

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.recipes import RECIPES, differences, from_metadata  # noqa: E402
+from seg.train.recipes import RECIPES, differences, from_metadata  # noqa: E402
 
 
 def changed_from_default(record: dict) -> str:

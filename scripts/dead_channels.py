@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.checkpoint import load_checkpoint  # noqa: E402
-from seg.config import BLOCK_NAMES  # noqa: E402
-from seg.data import default_data_root, load_cached_split, validation_split  # noqa: E402
+from seg.data.pets import default_data_root  # noqa: E402
+from seg.data.splits import load_cached_split, validation_split  # noqa: E402
+from seg.model.checkpoint import load_checkpoint  # noqa: E402
+from seg.model.config import BLOCK_NAMES  # noqa: E402
 
 
 @torch.inference_mode()

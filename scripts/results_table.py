@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.evaluate import compare_report, get_args_parser  # noqa: E402
-from seg.recipes import ARTICLE_PIXEL_ACCURACY  # noqa: E402
+from seg.scoring.evaluate import compare_report, get_args_parser  # noqa: E402
+from seg.train.recipes import ARTICLE_PIXEL_ACCURACY  # noqa: E402
 
 
 def folder_rows(folder: Path, eval_args) -> list[str]:

@@ -15,15 +15,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import torch  # noqa: E402
-
-from seg.checkpoint import load_checkpoint  # noqa: E402
-from seg.data import PetTensors, default_data_root, load_cached_split, train_augment, validation_split  # noqa: E402
-from seg.distributed import Context  # noqa: E402
-from seg.loop import epoch_loader, evaluate_split, make_optimizer, train_one_epoch  # noqa: E402
-from seg.recipes import from_metadata  # noqa: E402
-from seg.training import bf16_autocast_helps, pick_device, training_layout  # noqa: E402
+from seg.data.pets import default_data_root  # noqa: E402
+from seg.data.splits import PetTensors, load_cached_split, train_augment, validation_split  # noqa: E402
+from seg.machine import pick_device  # noqa: E402
+from seg.model.checkpoint import load_checkpoint  # noqa: E402
+from seg.train.distributed import Context  # noqa: E402
+from seg.train.recipes import from_metadata  # noqa: E402
+from seg.train.run import Run  # noqa: E402
 
 
 def main() -> None:
@@ -39,23 +37,17 @@ def main() -> None:
     base = from_metadata(meta["recipe"])
     recipe = dataclasses.replace(base, lr=args.lr, warmup_epochs=0, scheduler="cosine", epochs=args.epochs,
                                  augment=args.augment)
-    ctx = Context(device=pick_device("auto"))
-    autocast, channels_last = bf16_autocast_helps(ctx.device), training_layout(ctx.device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    run = Run(model, recipe, Context(device=pick_device("auto")), seed=args.seed + 100)
     images, masks, ids = load_cached_split(default_data_root(), "trainval", recipe.size, args.cache_dir)
     train_idx, val_idx = validation_split(ids)
     train_set = PetTensors(images[train_idx], masks[train_idx], train_augment(recipe.augment, recipe.size))
-    optimizer = make_optimizer(model, recipe)
-    val, _ = evaluate_split(model, images[val_idx], masks[val_idx], ctx)
+    val, _ = run.validate(images[val_idx], masks[val_idx])
     print(f"{meta['model']} start: val_pixel_acc {val['pixel_accuracy']:.4f}", flush=True)
     for epoch in range(1, recipe.epochs + 1):
-        loader = epoch_loader(train_set, recipe, args.seed + 100, epoch, ctx)
-        stats = train_one_epoch(model, optimizer, loader, ctx, epoch, recipe, autocast, channels_last, quiet=True)
-        val, _ = evaluate_split(model, images[val_idx], masks[val_idx], ctx)
+        stats = run.train_epoch(train_set, epoch)
+        val, _ = run.validate(images[val_idx], masks[val_idx])
         print(f"{meta['model']} tail {args.augment} epoch {epoch}: loss {stats['train_loss']:.4f} "
               f"val_loss {val['loss']:.4f} val_pixel_acc {val['pixel_accuracy']:.4f}", flush=True)
-
 
 if __name__ == "__main__":
     main()

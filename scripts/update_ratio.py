@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.data import PetTensors, default_data_root, load_cached_split, train_augment, validation_split  # noqa: E402
-from seg.loop import build_model, make_optimizer  # noqa: E402
-from seg.recipes import get_recipe  # noqa: E402
+from seg.data.pets import default_data_root  # noqa: E402
+from seg.data.splits import PetTensors, load_cached_split, train_augment, validation_split  # noqa: E402
+from seg.train.loop import build_model, make_optimizer  # noqa: E402
+from seg.train.recipes import get_recipe  # noqa: E402
 
 ROWS = [("seed", {}), ("lr 3e-4", {"lr": 3e-4}), ("kaiming init", {"init": "kaiming"}),
         ("lr 3e-4, rates by fan-in", {"lr": 3e-4, "lr_scaling": "fan_in"})]

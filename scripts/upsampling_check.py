@@ -16,14 +16,20 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg.bootstrap import paired_bootstrap  # noqa: E402
-from seg.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths  # noqa: E402
-from seg.config import VARIANTS  # noqa: E402
-from seg.data import open_split  # noqa: E402
-from seg.inference import load_photo, predict_logits, to_input, upsample_logits, upsample_mask  # noqa: E402
-from seg.metrics import confusion_matrix  # noqa: E402
-from seg.pets import default_data_root, read_trimap  # noqa: E402
-from seg.training import cpu_name  # noqa: E402
+from seg.data.pets import (  # noqa: E402
+    default_data_root,
+    read_trimap,
+    to_input,  # noqa: E402
+)
+from seg.data.splits import open_split  # noqa: E402
+from seg.machine import cpu_name  # noqa: E402
+from seg.model.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths  # noqa: E402
+from seg.model.config import VARIANTS  # noqa: E402
+from seg.scoring.bootstrap import paired_bootstrap  # noqa: E402
+from seg.scoring.metrics import confusion_matrix  # noqa: E402
+from seg.serve.models import predict_logits  # noqa: E402
+from seg.serve.overlay import upsample_logits, upsample_mask  # noqa: E402
+from seg.serve.photos import load_photo  # noqa: E402
 
 
 def score(models: dict, dataset, limit) -> dict:

@@ -55,10 +55,10 @@ def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
     """Untrained narrow models saved as real checkpoints: fast stand-ins for handler tests."""
     import torch
 
-    from seg.checkpoint import save_checkpoint
-    from seg.cost import model_cost
-    from seg.config import VARIANTS
-    from seg.models import create_model
+    from seg.model.checkpoint import save_checkpoint
+    from seg.model.config import VARIANTS
+    from seg.model.cost import model_cost
+    from seg.model.segnet import create_model
 
     for name in VARIANTS:
         torch.manual_seed(0)

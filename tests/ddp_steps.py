@@ -14,10 +14,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seg import distributed  # noqa: E402
-from seg.data import PetTensors  # noqa: E402
-from seg.loop import build_model, epoch_loader, evaluate_split, make_optimizer, train_one_epoch  # noqa: E402
-from seg.recipes import get_recipe  # noqa: E402
+from seg.data.splits import PetTensors  # noqa: E402
+from seg.train import distributed  # noqa: E402
+from seg.train.loop import build_model  # noqa: E402
+from seg.train.recipes import get_recipe  # noqa: E402
+from seg.train.run import Run  # noqa: E402
 
 SIZE, IMAGES, GLOBAL_BATCH = 32, 16, 4  # four steps of one epoch
 
@@ -51,14 +52,14 @@ def main(out: str, sync_bn: bool) -> None:
     ctx = distributed.setup("cpu")
     recipe = get_recipe("default", size=SIZE, batch_size=GLOBAL_BATCH, augment="none", epochs=1)
     distributed.check_world(ctx, recipe.batch_size, IMAGES)
-    model = Float64(build_model("segnet_dsc", recipe, seed=0, device=ctx.device, channels_last=False))
-    model = distributed.wrap(model, ctx, sync_bn)
+    net = Float64(build_model("segnet_dsc", recipe, seed=0, device=ctx.device, channels_last=False))
+    run = Run(net, recipe, ctx, seed=0, autocast=False, channels_last=False)
+    run.distribute(sync_bn)
     images, masks = synthetic(IMAGES, seed=1)
     val_images, val_masks = synthetic(7, seed=2)  # odd: the ranks' shares differ in size
-    before, _ = evaluate_split(model, val_images, val_masks, ctx)
-    stats = train_one_epoch(model, make_optimizer(model, recipe), epoch_loader(PetTensors(images, masks), recipe, 0, 1, ctx),
-                            ctx, 1, recipe, quiet=True)
-    after, _ = evaluate_split(model, val_images, val_masks, ctx)
+    before, _ = run.validate(val_images, val_masks)
+    stats = run.train_epoch(PetTensors(images, masks), epoch=1)
+    after, _ = run.validate(val_images, val_masks)
     if ctx.is_main:
         Path(out).write_text(json.dumps({"world_size": ctx.world_size, "step_losses": stats["step_losses"],
                                          "before": before, "after": after}))

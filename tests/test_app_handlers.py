@@ -7,13 +7,13 @@ import threading
 import gradio as gr
 import numpy as np
 import pytest
+import torch
+from conftest import logits_of
 from gradio import Error as GradioError
 from PIL import Image
 
-import torch
-
-from conftest import logits_of
-from seg.inference import COLOURS, Models, blend
+from seg.serve.models import Models
+from seg.serve.overlay import COLOURS, blend
 from seg.tabs import cost as calculator
 from seg.tabs import segment
 from seg.tabs.segment import SegmentTab
@@ -170,7 +170,7 @@ def test_measure_scaling_times_both_models_at_four_sizes(models):
     measured, theory = figure.data[1], figure.data[0]
     assert list(measured.x) == ["64×64", "128×128", "256×256", "512×512"]
     assert all(r > 0 for r in measured.y)
-    from seg.cost import segnet_cost
+    from seg.model.cost import segnet_cost
     regular, dsc = (segnet_cost(k, 256, base_channels=4)["totals"]["mult_adds"] for k in ("regular", "dsc"))
     assert theory.y[2] == pytest.approx(regular / dsc)
     assert table.count("\n") == 5
@@ -207,7 +207,7 @@ def test_a_failed_model_run_is_reported_and_the_next_request_works(tiny_checkpoi
 
 @pytest.mark.parametrize("out_hw", [(1280, 1280), (768, 1024), (90, 130), (3072, 4096), (1, 1000), (127, 129)])
 def test_mask_upsampling_gives_torch_nearest_pixels_without_torch(out_hw):
-    from seg.inference import upsample_mask
+    from seg.serve.overlay import upsample_mask
 
     mask = torch.from_numpy(np.random.default_rng(0).integers(0, 3, (128, 96), dtype=np.uint8))
     expected = torch.nn.functional.interpolate(mask[None, None].float(), size=out_hw, mode="nearest")[0, 0]
@@ -216,7 +216,7 @@ def test_mask_upsampling_gives_torch_nearest_pixels_without_torch(out_hw):
 
 @pytest.mark.parametrize("out_hw", [(1280, 1280), (768, 1024), (90, 130), (500, 333), (1, 1000), (127, 129)])
 def test_masks_at_photo_size_are_torch_bilinear_logits_then_argmax(out_hw):
-    from seg.inference import upsample_logits
+    from seg.serve.overlay import upsample_logits
 
     logits = torch.randn(3, 128, 96, generator=torch.Generator().manual_seed(0))
     expected = torch.nn.functional.interpolate(logits[None], size=out_hw, mode="bilinear", align_corners=False)
@@ -225,7 +225,7 @@ def test_masks_at_photo_size_are_torch_bilinear_logits_then_argmax(out_hw):
 
 def test_the_photo_size_mask_follows_the_logits_not_the_label_staircase():
     """A diagonal edge: nearest-upsampled labels step in 8-pixel stairs, the logits' edge does not."""
-    from seg.inference import upsample_logits, upsample_mask
+    from seg.serve.overlay import upsample_logits, upsample_mask
 
     yy, xx = np.mgrid[0:16, 0:16].astype(np.float32)
     margin = (xx - yy) + 0.5  # pet where x >= y

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import PHOTOS, need
 from PIL import Image
 
-from conftest import PHOTOS, need
 from tools.launch import local_client, running_app
 
 pytestmark = pytest.mark.slow

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from synthetic import make_oxford_layout
 
 import train
-from seg.bootstrap import bootstrap_interval, paired_bootstrap, summary_metrics
-from seg.checkpoint import paths
-from seg.evaluate import main as evaluate_main
-from synthetic import make_oxford_layout
+from seg.model.checkpoint import paths
+from seg.scoring.bootstrap import bootstrap_interval, paired_bootstrap, summary_metrics
+from seg.scoring.evaluate import main as evaluate_main
 
 
 def confusion(correct, wrong):

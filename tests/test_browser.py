@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
-from seg.config import MIXES, PAIR, VARIANTS
-from seg.learning_curve import load_curve
+
+from seg.model.config import MIXES, PAIR, VARIANTS
+from seg.reports.learning_curve import load_curve
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
@@ -182,7 +182,7 @@ def test_training_and_about_tabs_render(page):
     page.get_by_text("Test metrics").first.wait_for()
     page.get_by_text("The sample photo (CC0)").first.wait_for()  # the replay has a real picture
     shot(page, "training")
-    # The learning curve (docs/learning_curve.json): runs, line and the article's figure, per model.
+    # The learning curve (results/learning_curve.json): runs, line and the article's figure, per model.
     plot = page.locator("#learning-curve-plot .js-plotly-plot")
     plot.wait_for()
     assert plot.locator(".scatterlayer .trace").count() == 3 * len(load_curve()["fits"])

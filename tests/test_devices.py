@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from seg import inference
-from seg.fastpath import OneDNNConv
-from seg.inference import Models, inference_device, prepare, segment_photo, synchronizer
-from seg.models import SegNet, create_model
+from seg.model.fastpath import OneDNNConv
+from seg.model.segnet import SegNet, create_model
+from seg.serve import models as inference
+from seg.serve.models import Models, inference_device, prepare, segment_photo, synchronizer
 
 
 @pytest.mark.parametrize("cuda, expected", [(True, "cuda"), (False, "cpu")])
@@ -82,7 +82,7 @@ def test_building_the_app_runs_no_torch_op_outside_the_inference_thread():
             ops.append(str(func))
             return func(*args, **(kwargs or {}))
 
-    from seg.checkpoint import CHECKPOINT_DIR
+    from seg.model.checkpoint import CHECKPOINT_DIR
 
     # The shipped checkpoints: their training metadata is what gives the Training tab its pictures.
     models = Models(CHECKPOINT_DIR, device=torch.device("cpu"))

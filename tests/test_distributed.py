@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
+from conftest import ROOT, without_timing
+from synthetic import make_oxford_layout
 from torch import nn
 
-from conftest import ROOT, without_timing
-from seg.checkpoint import paths
-from seg.distributed import AllReduceBatchNorm2d, sync_batchnorm
-from seg.evaluate import main as evaluate_main
-from synthetic import make_oxford_layout
+from seg.model.checkpoint import paths
+from seg.scoring.evaluate import main as evaluate_main
+from seg.train.distributed import AllReduceBatchNorm2d, sync_batchnorm
 from tools.launch import free_port
 
 pytestmark = pytest.mark.slow

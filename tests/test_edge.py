@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.checkpoint import load_checkpoint, paths
-from seg.edge import EdgeSegNet, WindowMax
-from seg.fastpath import fold_batchnorm
-from seg.models import create_model
+from seg.deploy.edge import EdgeSegNet, WindowMax
+from seg.model.checkpoint import load_checkpoint, paths
+from seg.model.fastpath import fold_batchnorm
+from seg.model.segnet import create_model
 
 VARIANTS = ["segnet_regular", "segnet_dsc"]
 
@@ -43,7 +43,7 @@ def test_sides_not_divisible_by_16_are_refused():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", VARIANTS)
 def test_bit_equal_on_real_test_images_with_the_shipped_weights(name, data_root):
-    from seg.export import real_images
+    from seg.deploy.export import real_images
 
     model, _ = load_checkpoint(paths("checkpoints", name)["weights"])
     net = fold_batchnorm(model)

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 import torch
-
 from conftest import ROOT
-from seg.export import ExportError, Target, check_target, ensure_export, export
-from seg.models import create_model
-from seg.runtimes import score_file
+
+from seg.deploy.export import ExportError, Target, check_target, ensure_export, export
+from seg.deploy.runtimes import score_file
+from seg.model.segnet import create_model
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("onnxruntime")
@@ -30,7 +30,7 @@ def out_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def test_images(data_root):
-    from seg.data import load_cached_split
+    from seg.data.splits import load_cached_split
 
     images, masks, _ = load_cached_split(data_root, "test", 128, ROOT / ".cache", limit=96)
     return images, masks
@@ -64,7 +64,7 @@ def test_the_edge_unpooling_exports_to_onnx_with_the_same_masks(out_dir, data_ro
 
 
 def test_a_file_whose_masks_differ_from_pytorch_is_not_kept(out_dir, data_root, monkeypatch):
-    from seg import lowering
+    from seg.deploy import lowering
 
     real_write = lowering.write
 
@@ -133,7 +133,7 @@ def test_an_output_folder_that_cannot_be_written_gets_one_line(tmp_path):
 
 
 def test_a_failing_exporter_leaves_no_file_behind(tmp_path, monkeypatch):
-    from seg import lowering
+    from seg.deploy import lowering
 
     def half_then_fail(target, model, size, path, calibration=None):
         path.write_bytes(b"half a file")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.config import VARIANTS
-from seg.fastpath import OneDNNConv, fast_path, fold_batchnorm
-from seg.inference import predict_logits
-from seg.layers import ConvBNReLU
-from seg.models import create_model
+from seg.model.config import VARIANTS
+from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
+from seg.model.layers import ConvBNReLU
+from seg.model.segnet import create_model
+from seg.serve.models import predict_logits
 
 
 @pytest.mark.parametrize("name", VARIANTS)

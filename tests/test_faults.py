@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 from bad_files import photo_like
 from conftest import ROOT, without_timing, write_tiny_checkpoints
-from seg.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
-from seg.inference import Models
-from tools.launch import local_client, running_app
+from safetensors.torch import load_file, save_file
 from synthetic import make_oxford_layout
+
+from seg.model.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
+from seg.serve.models import Models
+from tools.launch import local_client, running_app
 
 gradio_client = pytest.importorskip("gradio_client")
 

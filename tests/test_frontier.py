@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from gradio import Error as GradioError
 
-from seg.config import VARIANTS
-from seg.cost import model_cost
-from seg.frontier import AXES, FRONTIER_JSON, main as frontier_main, table_markdown
-from seg.inference import Models
+from seg.model.config import VARIANTS
+from seg.model.cost import model_cost
+from seg.reports.frontier import AXES, FRONTIER_JSON, table_markdown
+from seg.reports.frontier import main as frontier_main
+from seg.serve.models import Models
 from seg.tabs.results import ResultsTab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def test_without_a_file_the_command_is_named(models, tmp_path, capsys):
 
 
 def test_the_shipped_frontier_matches_the_checkpoints_and_the_cost_model():
-    """docs/frontier.json: one point per shipped checkpoint; accuracy = its metadata's fresh test
+    """results/frontier.json: one point per shipped checkpoint; accuracy = its metadata's fresh test
     score (tests/test_shipped.py checks that against a new evaluation); costs = the cost model."""
     frontier = json.loads(FRONTIER_JSON.read_text())
     shipped = [n for n in VARIANTS if (ROOT / "checkpoints" / f"{n}.safetensors").exists()]

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from seg.checkpoint import paths, read_meta
-from seg.evaluate import main as evaluate_main
-from seg.groups import group_gaps, group_report, groups_markdown
+from seg.model.checkpoint import paths, read_meta
+from seg.scoring.evaluate import main as evaluate_main
+from seg.scoring.groups import group_gaps, group_report, groups_markdown
 
 IDS = ["Abyssinian_1", "Bengal_2", "american_bulldog_3", "Persian_4", "pug_5"]
 

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from bad_files import EXPECTED, photo_like, write_bad_uploads
 from PIL import Image
 
-from bad_files import EXPECTED, photo_like, write_bad_uploads
-from seg.inference import PhotoError, load_photo
+from seg.serve.photos import PhotoError, load_photo
 from tools.launch import local_client, running_app
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,5 @@
-"""The shape of the code: no import cycles in seg/, no file over 300 lines, app.py only wires."""
+"""The shape of the code: packages that import only downward, no import cycles in seg/, a top level of
+packages and thin command modules, no file over 300 lines, app.py only wires."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 SEG = ROOT / "seg"
@@ -65,7 +65,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_seg_has_no_import_cycle():
     graph = import_graph()
-    assert "seg.inference" in graph and "seg.fastpath" in graph["seg.inference"]
+    assert "seg.serve.models" in graph and "seg.model.fastpath" in graph["seg.serve.models"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
@@ -80,6 +80,74 @@ def test_the_cycle_finder_finds_one_through_every_import_form(tmp_path):
     assert find_cycle(graph) == ["seg.a", "seg.b", "seg.tabs.c", "seg.a"]
     (package / "tabs" / "c.py").write_text("import numpy\n")
     assert find_cycle(import_graph(package, tmp_path)) is None
+
+
+# What each package may import, besides itself: the architecture, lowest first. A package's
+# __init__ docstring says the same in words.
+BASE = {"seg", "seg.files", "seg.machine"}
+MAY_IMPORT = {
+    "seg.files": set(), "seg.machine": set(),
+    "seg.model": BASE,
+    "seg.data": BASE,
+    "seg.scoring": BASE | {"seg.model", "seg.data"},
+    "seg.train": BASE | {"seg.model", "seg.data", "seg.scoring"},
+    "seg.serve": BASE | {"seg.model", "seg.data", "seg.scoring"},
+    "seg.deploy": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.serve"},
+    "seg.reports": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.train", "seg.serve", "seg.deploy"},
+    "seg.tabs": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.train", "seg.serve", "seg.deploy", "seg.reports"},
+}
+TOP_LEVEL_OTHERS = {"__init__", "files", "machine"}  # every other module at seg/'s top is a thin command module
+THIN_LINES = 15
+
+
+def package_of(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """'importer -> imported' for each import that crosses packages against MAY_IMPORT."""
+    found = []
+    for importer, imported in sorted(graph.items()):
+        allowed = MAY_IMPORT.get(package_of(importer))
+        if allowed is None:
+            continue  # a thin command module re-exports any package
+        found += [f"{importer} -> {m}" for m in sorted(imported)
+                  if package_of(m) != package_of(importer) and package_of(m) not in allowed]
+    return found
+
+
+def test_packages_import_only_downward():
+    graph = import_graph()
+    assert {package_of(m) for m in graph if m.count(".") > 1} == set(MAY_IMPORT) - {"seg.files", "seg.machine"}
+    assert upward_imports(graph) == []
+
+
+def test_an_upward_import_between_packages_is_found(tmp_path):
+    package = tmp_path / "seg"
+    for sub in ("model", "serve"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "serve" / "photos.py").write_text("from seg.model.config import PAIR\n")
+    (package / "model" / "config.py").write_text("from ..serve import photos\n")
+    assert upward_imports(import_graph(package, tmp_path)) == ["seg.model.config -> seg.serve",
+                                                               "seg.model.config -> seg.serve.photos"]
+
+
+def test_the_top_level_holds_packages_and_thin_command_modules():
+    for path in sorted(SEG.glob("*.py")):
+        if path.stem in TOP_LEVEL_OTHERS:
+            continue
+        lines = path.read_text().splitlines()
+        assert len(lines) <= THIN_LINES, f"{path.name}: a top-level module re-exports one package's module"
+        sources = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)}
+        assert len(sources - {None}) == 1 and package_of(sources.pop()) in MAY_IMPORT, path.name
+
+
+@pytest.mark.parametrize("package", sorted(p.parent.name for p in SEG.glob("*/__init__.py")))
+def test_every_package_says_what_lives_there(package):
+    doc = ast.get_docstring(ast.parse((SEG / package / "__init__.py").read_text()))
+    assert doc and len(doc.splitlines()) <= 5, f"seg/{package}/__init__.py: two lines on what lives there"
 
 
 def test_runtime_package_imports_neither_the_app_nor_the_scripts():

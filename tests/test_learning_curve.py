@@ -8,11 +8,11 @@ import json
 import math
 
 import pytest
-
 from conftest import ROOT
-from seg import learning_curve as lc
-from seg.recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES, RECIPES
+
+from seg.reports import learning_curve as lc
 from seg.tabs.training import TrainingRecord
+from seg.train.recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES, RECIPES
 
 GAIN, AT_80 = 0.03, 0.70  # the constructed curve: 70% at 80 images, +3 points per doubling
 
@@ -109,7 +109,7 @@ def test_without_two_sizes_or_a_file_the_command_says_so(tmp_path, capsys):
 
 def test_the_committed_curve_is_its_own_points_fitted_with_the_shipped_checkpoints_figures():
     curve = lc.load_curve()
-    assert curve is not None, "docs/learning_curve.json is part of the repository (python -m seg.learning_curve)"
+    assert curve is not None, "results/learning_curve.json is part of the repository (python -m seg.learning_curve)"
     refit = lc.summarise(curve["points"], lc.shipped_results(ROOT / "checkpoints"))
     assert refit.keys() == curve["fits"].keys()
     for model, fit in refit.items():

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import logits_of
 from gradio import Error as GradioError
 from PIL import Image
 
-from conftest import logits_of
-from seg.inference import Models
-from seg.race import CAMERA_FPS, FREE_RUNNING, SAME_FRAMES, Race, step
+from seg.serve.models import Models
+from seg.serve.race import CAMERA_FPS, FREE_RUNNING, SAME_FRAMES, Race, step
+from seg.serve.video import read_video, synthetic_clip
 from seg.tabs.live import LiveTab
-from seg.video import read_video, synthetic_clip
 
 
 class KnownModels:

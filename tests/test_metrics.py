@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from seg.metrics import confusion_matrix, mask_agreement, metrics_from_confusion
+from seg.scoring.metrics import confusion_matrix, mask_agreement, metrics_from_confusion
 
 
 def test_confusion_matrix_counts_true_rows_and_predicted_columns():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.config import BLOCK_NAMES, VARIANTS
-from seg.layers import SeparableConv2d, create_conv2d
-from seg.models import create_model
+from seg.model.config import BLOCK_NAMES, VARIANTS
+from seg.model.layers import SeparableConv2d, create_conv2d
+from seg.model.segnet import create_model
 
 NAMES = list(VARIANTS)
 MIXED = ["dsc", "regular", "dsc", "regular", "regular", "dsc", "regular", "dsc"]
@@ -22,7 +22,7 @@ def params(model):
     ("segnet_dsc", 1_749_668, "1.75M"),
 ])
 def test_parameter_counts_are_the_seeds(name, exact, printed):
-    from seg.cost import human
+    from seg.model.cost import human
 
     assert params(create_model(name)) == exact
     assert human(exact) == printed

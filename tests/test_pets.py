@@ -9,13 +9,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from conftest import ROOT
-from seg.inference import to_input
-from seg.pets import decode_files
+from seg.data.pets import decode_files, to_input
 
 SIZES = (128, 64)
 

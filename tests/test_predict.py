@@ -7,13 +7,13 @@ import json
 import av
 import numpy as np
 import pytest
+from conftest import ROOT
 from PIL import Image
 
-from conftest import ROOT
-from seg.inference import Models
-from seg.predict import main as predict_main
+from seg.serve.models import Models
+from seg.serve.predict import main as predict_main
+from seg.serve.video import VideoError, read_video, synthetic_clip, write_video
 from seg.tabs.segment import SegmentTab
-from seg.video import VideoError, read_video, synthetic_clip, write_video
 
 SHIPPED = ROOT / "checkpoints"
 

@@ -7,16 +7,16 @@ import math
 
 import pytest
 import torch
+from synthetic import make_oxford_layout
 
 import train
-from seg.checkpoint import paths, read_meta
-from seg.config import VARIANTS
-from seg.data import PetTensors, train_augment, training_subset, validation_split
-from seg.distributed import Context
-from seg.loop import build_model, make_optimizer, train_one_epoch
-from seg.recipes import RECIPES, REFERENCE_FAN_IN, RecipeError, get_recipe, lr_at
-from seg.training import bf16_autocast_helps, cpu_flags, cpu_name
-from synthetic import make_oxford_layout
+from seg.data.splits import PetTensors, train_augment, training_subset, validation_split
+from seg.machine import bf16_autocast_helps, cpu_flags, cpu_name
+from seg.model.checkpoint import paths, read_meta
+from seg.model.config import VARIANTS
+from seg.train.distributed import Context
+from seg.train.loop import build_model, make_optimizer, train_one_epoch
+from seg.train.recipes import RECIPES, REFERENCE_FAN_IN, RecipeError, get_recipe, lr_at
 
 CPU = torch.device("cpu")
 

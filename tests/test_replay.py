@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import make_oxford_layout
 
 import train
-from seg.checkpoint import load_snapshots, paths
-from seg.inference import COLOURS
+from seg.model.checkpoint import load_snapshots, paths
+from seg.serve.overlay import COLOURS
 from seg.tabs.training import GAP, SAMPLE_ZOOM, TrainingRecord
-from synthetic import make_oxford_layout
 
 pytestmark = pytest.mark.slow
 

@@ -6,16 +6,17 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from seg.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths
-from seg.config import VARIANTS
-from seg.data import PetTensors, decode_files, list_digest, load_cached_split, open_split, split_ids
-from seg.evaluate import evaluate
-from seg.fastpath import fast_path
-from seg.groups import group_report
-from seg.inference import predict_logits
-from seg.metrics import metrics_from_confusion
-from seg.recipes import RECIPES, from_metadata
-from seg.trainset import names_digest
+from seg.data.pets import decode_files
+from seg.data.splits import PetTensors, list_digest, load_cached_split, open_split, split_ids
+from seg.data.trainset import names_digest
+from seg.model.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths
+from seg.model.config import VARIANTS
+from seg.model.fastpath import fast_path
+from seg.scoring.evaluate import evaluate
+from seg.scoring.groups import group_report
+from seg.scoring.metrics import metrics_from_confusion
+from seg.serve.models import predict_logits
+from seg.train.recipes import RECIPES, from_metadata
 
 pytestmark = pytest.mark.slow
 

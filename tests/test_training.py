@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 
 import pytest
 import torch
-
-import train
-from seg.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths, save_checkpoint
-from seg.config import VARIANTS
-from seg.models import create_model
-from seg.evaluate import main as evaluate_main
-from seg.recipes import RECIPES
 from conftest import without_timing
 from synthetic import make_oxford_layout
+
+import train
+from seg.model.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths, save_checkpoint
+from seg.model.config import VARIANTS
+from seg.model.segnet import create_model
+from seg.scoring.evaluate import main as evaluate_main
+from seg.train import run as run_module
+from seg.train.recipes import RECIPES
 
 pytestmark = pytest.mark.slow
 
@@ -71,18 +71,18 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, name):
 def test_resume_after_an_interrupted_epoch_matches_an_uninterrupted_run(synthetic_root, tmp_path, monkeypatch):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     run_train(synthetic_root, straight, "--model", "segnet_dsc", "--epochs", "3")
-    real_epoch = train.train_one_epoch
+    real_epoch = run_module.train_one_epoch
 
     def interrupted(*args, **kwargs):
         if args[4] == 2:  # epoch number: Ctrl-C halfway through the run
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(train, "train_one_epoch", interrupted)
+    monkeypatch.setattr(run_module, "train_one_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_train(synthetic_root, broken, "--model", "segnet_dsc", "--epochs", "3")
     assert paths(broken, "segnet_dsc")["resume"].exists()
-    monkeypatch.setattr(train, "train_one_epoch", real_epoch)
+    monkeypatch.setattr(run_module, "train_one_epoch", real_epoch)
     assert run_train(synthetic_root, broken, "--model", "segnet_dsc", "--epochs", "3", "--resume") == 0
     a = json.loads(paths(straight, "segnet_dsc")["meta"].read_text())
     b = json.loads(paths(broken, "segnet_dsc")["meta"].read_text())

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from synthetic import make_oxford_layout
 
 import train
-from seg.checkpoint import paths, read_meta
-from seg.data import list_digest, load_cached_split, split_ids, validation_split
-from seg.pets import breed_of, species_of
-from seg.trainset import names_digest
-from synthetic import make_oxford_layout
+from seg.data.pets import breed_of, species_of
+from seg.data.splits import list_digest, load_cached_split, split_ids, validation_split
+from seg.data.trainset import names_digest
+from seg.model.checkpoint import paths, read_meta
 
 
 def test_breed_and_species_come_from_the_file_name():

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg.inference import Models
-from seg.uploads import collect_paths, files_in_flight, sweep
+from seg.serve.models import Models
+from seg.serve.uploads import collect_paths, files_in_flight, sweep
 from tools.launch import free_port, local_client
 
 gradio_client = pytest.importorskip("gradio_client")

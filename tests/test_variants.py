@@ -7,10 +7,10 @@ import pytest
 from gradio import Error as GradioError
 from PIL import Image
 
-from seg.config import BLOCK_NAMES, MIXES, PAIR, VARIANTS, dsc_in
-from seg.cost import model_cost
-from seg.inference import Models
-from seg.models import create_model
+from seg.model.config import BLOCK_NAMES, MIXES, PAIR, VARIANTS, dsc_in
+from seg.model.cost import model_cost
+from seg.model.segnet import create_model
+from seg.serve.models import Models
 from seg.tabs.cost import cost_view
 from seg.tabs.segment import SegmentTab
 

@@ -3,7 +3,7 @@
 Each file is exported (or reused from EXPORT_DIR when its card names the same checkpoint), then
 timed and scored on all test images by `python -m seg.runtimes` in a process of its own: runtimes
 in one process spin their thread pools against each other. The result is also written to
-docs/deploy.json, which the app's Deploy tab shows.
+results/deploy.json, which the app's Deploy tab shows.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from seg.checkpoint import CHECKPOINT_DIR, paths
-from seg.config import PAIR
-from seg.export import EXPORT_DIR, FORMATS, Target, ensure_export
+from seg.deploy.export import EXPORT_DIR, FORMATS, Target, ensure_export
+from seg.model.checkpoint import CHECKPOINT_DIR, paths
+from seg.model.config import PAIR
 from seg.tabs.deploy import RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,8 @@ def main(argv=None) -> int:
 
     import torch
 
+    from seg.machine import cpu_name
     from seg.tabs.deploy import table_markdown
-    from seg.training import cpu_name
 
     parser = argparse.ArgumentParser(prog="python -m tools.bench_deploy", description=main.__doc__)
     parser.add_argument("--reps", type=int, default=20, help="timed batch-1 runs per file")

@@ -7,10 +7,11 @@ import time
 import numpy as np
 from PIL import Image
 
-from seg.checkpoint import CHECKPOINT_DIR
-from seg.config import PAIR
-from seg.inference import SAMPLE_PHOTO, Models
-from seg.race import FREE_RUNNING, MODES, SAME_FRAMES
+from seg.files import SAMPLE_PHOTO
+from seg.model.checkpoint import CHECKPOINT_DIR
+from seg.model.config import PAIR
+from seg.serve.models import Models
+from seg.serve.race import FREE_RUNNING, MODES, SAME_FRAMES
 from seg.tabs.common import TITLES
 from seg.tabs.live import LiveTab
 

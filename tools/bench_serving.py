@@ -16,10 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from seg.checkpoint import CHECKPOINT_DIR, paths
-from seg.config import PAIR  # /segment runs the pair
-from seg.inference import load_photo, load_variant, segment_photo
-from seg.timing import median_min_max
+from seg.model.checkpoint import CHECKPOINT_DIR, paths
+from seg.model.config import PAIR  # /segment runs the pair
+from seg.serve.models import load_variant, segment_photo
+from seg.serve.photos import load_photo
+from seg.serve.timing import median_min_max
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "photos" / "dog1.jpg"
 SIZE = 1280
@@ -39,7 +40,7 @@ def direct_model_ms(photo: Path, reps: int) -> dict:
     """Each model's ms through the app's code path (`segment_photo`), called from this thread:
     back to back, and with a request's image work (decode, display copy) between calls, which
     leaves the caches and the OpenMP workers as a request leaves them."""
-    from seg.tabs.outputs import display_copy
+    from seg.serve.outputs import display_copy
 
     # Loaded and run on this thread only: a second thread's OpenMP team (Models' inference
     # thread, idle-spinning) would slow these calls, the very effect the app's one thread avoids.

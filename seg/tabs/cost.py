@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import gradio as gr
 from torchinfo import summary
 
-from ..config import BLOCK_NAMES, PAIR
-from ..cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
-from ..inference import Models
-from ..layers import build_stack
-from ..models import create_model
-from ..timing import latency_by_size, scaling_markdown
-from .charts import scaling_figure, segnet_figure, stack_figures
+from seg.model.config import BLOCK_NAMES, PAIR
+from seg.model.cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
+from seg.model.layers import build_stack
+from seg.model.segnet import create_model
+from seg.serve.models import Models
+from seg.serve.timing import latency_by_size, scaling_markdown
+from seg.tabs.charts import scaling_figure, segnet_figure, stack_figures
 
 DEFAULTS = {"size": 128, "kernel": 3, "channels": 64, "layers": 4}  # the seed's Figure 4
 DEFAULT_DSC_BLOCKS = ["enc3", "enc4", "dec4", "dec3"]  # the deep, wide blocks hold most weights

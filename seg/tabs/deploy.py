@@ -8,12 +8,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..checkpoint import CHECKPOINT_DIR
-from ..config import VARIANTS
-from ..export import EXPORT_DIR, FORMATS, ExportError, check_target, ensure_export
-from .common import TITLES
+from seg.deploy.export import EXPORT_DIR, FORMATS, ExportError, check_target, ensure_export
+from seg.files import RESULTS as RESULTS_DIR
+from seg.model.checkpoint import CHECKPOINT_DIR
+from seg.model.config import VARIANTS
+from seg.tabs.common import TITLES
 
-RESULTS = Path(__file__).resolve().parents[2] / "docs" / "deploy.json"  # written by bench.py
+RESULTS = RESULTS_DIR / "deploy.json"  # written by bench.py
 RUNTIMES = {"torch": "PyTorch (the app's fast path)", "onnx": "ONNX Runtime", "pte": "ExecuTorch + XNNPACK"}
 FORMAT_NAMES = {"onnx": "ONNX", "pte": "ExecuTorch .pte"}
 INTRO = """Phones and browsers are why DSC exists. Each model below is a file you can ship: **ONNX**

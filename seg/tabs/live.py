@@ -6,13 +6,13 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..config import PAIR
-from ..inference import Models
-from ..race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
-from ..video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
-from .charts import frame_times_figure
-from .common import TITLES, gpu
-from .outputs import OutputDir
+from seg.model.config import PAIR
+from seg.serve.models import Models
+from seg.serve.outputs import OutputDir
+from seg.serve.race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
+from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
+from seg.tabs.charts import frame_times_figure
+from seg.tabs.common import TITLES, gpu
 
 STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
 INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..frontier import AXES, FRONTIER_JSON, load_frontier, table_markdown, time_variants
-from ..inference import Models
-from ..training import cpu_name
-from .charts import frontier_figure
-from .common import TITLES
+from seg.machine import cpu_name
+from seg.reports.frontier import AXES, FRONTIER_JSON, load_frontier, table_markdown, time_variants
+from seg.serve.models import Models
+from seg.tabs.charts import frontier_figure
+from seg.tabs.common import TITLES
 
 DEFAULT_AXIS = "params"
 

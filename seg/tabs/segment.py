@@ -12,13 +12,16 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..config import MIXES, PAIR, VARIANTS
-from ..inference import SAMPLE_PHOTO, Models, PhotoError, load_photo
-from ..metrics import mask_agreement
-from ..timing import Stopwatch
-from .common import BLURBS, TITLES, gpu, legend_html
-from .outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
-from .summary import agreements, many_markdown, model_numbers, pair_markdown
+from seg.files import SAMPLE_PHOTO
+from seg.model.config import MIXES, PAIR, VARIANTS
+from seg.scoring.metrics import mask_agreement
+from seg.serve.models import Models
+from seg.serve.outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
+from seg.serve.overlay import legend_html
+from seg.serve.photos import PhotoError, load_photo
+from seg.serve.timing import Stopwatch
+from seg.tabs.common import BLURBS, TITLES, gpu
+from seg.tabs.summary import agreements, many_markdown, model_numbers, pair_markdown
 
 DIM, DISAGREE, DISAGREE_NAME = 0.35, (255, 0, 255), "magenta"  # the disagreement map's photo and paint
 

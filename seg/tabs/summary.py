@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from ..config import PAIR
-from ..cost import human
-from ..metrics import mask_agreement
-from .common import TITLES
+from seg.model.config import PAIR
+from seg.model.cost import human
+from seg.scoring.metrics import mask_agreement
+from seg.tabs.common import TITLES
 
 
 def model_numbers(loaded, ms: float) -> dict:

@@ -9,15 +9,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import CHECKPOINT_DIR, load_snapshots, paths
-from ..config import VARIANTS
-from ..inference import COLOURS, SAMPLE_PHOTO, load_photo, to_input
-from ..learning_curve import CURVE_JSON, load_curve
-from ..groups import groups_markdown
-from ..pets import decode_files, default_data_root, normalise_root
-from ..recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES
-from .charts import history_figures, learning_curve_figure
-from .common import TITLES
+from seg.data.pets import decode_files, default_data_root, normalise_root, to_input
+from seg.files import SAMPLE_PHOTO
+from seg.model.checkpoint import CHECKPOINT_DIR, load_snapshots, paths
+from seg.model.config import VARIANTS
+from seg.reports.learning_curve import CURVE_JSON, load_curve
+from seg.scoring.groups import groups_markdown
+from seg.serve.overlay import COLOURS
+from seg.serve.photos import load_photo
+from seg.tabs.charts import history_figures, learning_curve_figure
+from seg.tabs.common import TITLES
+from seg.train.recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES
 
 GAP = 4  # px between tiles
 SAMPLE_ZOOM = 3  # the sample replay, 128 px per tile at training size, shown 384 px a tile

@@ -11,12 +11,11 @@ from torchvision import tv_tensors
 from torchvision.datasets import OxfordIIITPet
 from torchvision.transforms import v2
 
-from .checkpoint import atomic_write
-# The dataset's names live in seg.pets (no torchvision, for the app's start); here for this module's readers too.
-from .pets import (CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, breed_of, decode_files,  # noqa: F401
-                   default_data_root, normalise_root)
+from seg.data.pets import CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, breed_of, decode_files, normalise_root
+from seg.files import atomic_write
 
 SPLITS = ("trainval", "test")
+DEFAULT_CACHE = ".cache"  # decoded uint8 tensors of the dataset live here
 CACHE_VERSION = 2  # bump when the cached content changes meaning (2: keyed by the files' bytes)
 
 

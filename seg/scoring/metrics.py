@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from .pets import CLASS_NAMES
+from seg.data.pets import CLASS_NAMES
 
 
 def confusion_matrix(target: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.Tensor:

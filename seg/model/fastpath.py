@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .layers import ConvBNReLU, SeparableConv2d
+from seg.model.layers import ConvBNReLU, SeparableConv2d
 
 
 def fast_path(model: nn.Module, input_size: int = 128) -> nn.Module:

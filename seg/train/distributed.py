@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .training import pick_device
+from seg.machine import pick_device
 
 DEFAULT_TIMEOUT_S = 300  # a rank that never arrives ends the run instead of hanging it
 

@@ -16,12 +16,13 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from .data import CLASS_NAMES, IGNORE_INDEX, PetTensors
-from .distributed import Context, all_sum, broadcast_buffers, shard, unwrap
-from .evaluate import evaluate
-from .metrics import metrics_from_confusion
-from .models import create_model, init_weights
-from .recipes import REFERENCE_FAN_IN, Recipe, lr_at
+from seg.data.pets import CLASS_NAMES, IGNORE_INDEX
+from seg.data.splits import PetTensors
+from seg.model.segnet import create_model, init_weights
+from seg.scoring.evaluate import evaluate
+from seg.scoring.metrics import metrics_from_confusion
+from seg.train.distributed import Context, all_sum, broadcast_buffers, shard, unwrap
+from seg.train.recipes import REFERENCE_FAN_IN, Recipe, lr_at
 
 
 def build_model(name, recipe: Recipe, seed: int, device, channels_last: bool):

@@ -1,4 +1,4 @@
-"""Training policy: which device, precision and memory layout train.py uses, and why.
+"""This machine: its CPU's name and flags, and the device, precision and memory layout training uses there.
 
 Each choice is measured by bench.py's training rows; train.py prints them at start.
 """
@@ -9,8 +9,6 @@ import platform
 from pathlib import Path
 
 import torch
-
-DEFAULT_CACHE = ".cache"  # decoded uint8 tensors of the dataset live here
 
 
 def pick_device(name: str = "auto") -> torch.device:

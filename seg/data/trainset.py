@@ -14,9 +14,17 @@ from typing import NamedTuple
 
 import torch
 
-from .data import (VALIDATION_FRACTION, VALIDATION_SEED, describe, list_digest, load_cached_split, split_ids,
-                   training_subset, validation_split)
-from .pets import DataNotFoundError
+from seg.data.pets import DataNotFoundError
+from seg.data.splits import (
+    VALIDATION_FRACTION,
+    VALIDATION_SEED,
+    describe,
+    list_digest,
+    load_cached_split,
+    split_ids,
+    training_subset,
+    validation_split,
+)
 
 SHOWN_OVERLAPS = 5  # names an overlap error lists
 

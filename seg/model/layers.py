@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .config import CONV_KINDS, check_choice, check_kernel, check_positive
+from seg.model.config import CONV_KINDS, check_choice, check_kernel, check_positive
 
 
 class SeparableConv2d(nn.Module):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..inference import blend, mask_png, upsample_logits
+from seg.serve.overlay import blend, mask_png, upsample_logits
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
 DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the full size

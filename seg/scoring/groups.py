@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bootstrap import RESAMPLES, SEED, bootstrap_interval, paired_bootstrap, summary_metrics
-from .pets import DOMINANT_BREEDS, breed_of, species_of
+from seg.data.pets import DOMINANT_BREEDS, breed_of, species_of
+from seg.scoring.bootstrap import RESAMPLES, SEED, bootstrap_interval, paired_bootstrap, summary_metrics
 
 GROUPS = {  # name: which image ids belong
     "all": lambda image_id: True,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .config import PAIR
-from .inference import COLOURS, blend, upsample_logits
+from seg.model.config import PAIR
+from seg.serve.overlay import COLOURS, blend, upsample_logits
 
 SAME_FRAMES, FREE_RUNNING = "same frames", "each as fast as it can"
 MODES = (SAME_FRAMES, FREE_RUNNING)

@@ -10,7 +10,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from .checkpoint import atomic_write
+from seg.files import atomic_write
 
 MAX_SECONDS = 20  # a clip, not a film: both models run on every frame
 MAX_BYTES = 10_000_000  # the app's upload limit (SEG_MAX_UPLOAD) is 10 MB too

@@ -7,9 +7,9 @@ import time
 
 import torch
 
-from .cost import segnet_cost
-from .fastpath import fast_path
-from .inference import predict_logits
+from seg.model.cost import segnet_cost
+from seg.model.fastpath import fast_path
+from seg.serve.models import predict_logits
 
 
 def median_min_max(values, scale: float = 1.0) -> dict:

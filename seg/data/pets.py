@@ -17,9 +17,11 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from seg.files import REPO
+
 CLASS_NAMES = ("pet", "background", "border")  # trimap 1/2/3 minus one
 IGNORE_INDEX = 255  # mask value of pixels a transform invented (rotation corners): no loss there
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data-official"  # the official split
+SHARED_DATA = REPO.parent / "shared" / "data-official"  # the official split
 TRIMAP_VALUES = frozenset({1, 2, 3})
 # Three breeds hold 600 of the 718 real pairs here (../shared/DATA.md): figures are reported
 # for them and for the rest apart, so the other 30 breeds are not lost in the average.
@@ -101,3 +103,8 @@ def decode_files(image_path, trimap_path, size: int):
     mask = read_trimap(trimap_path)
     check_trimap(mask, image.shape[1:], trimap_path)
     return resize_image(image, size), resize_mask(mask, size) - 1
+
+
+def to_input(photo: Image.Image, size: int = 128) -> torch.Tensor:
+    """1x3xSxS float in [0, 1], resized as the training data was (tensor resize, antialiased)."""
+    return resize_image(image_to_tensor(photo), size).float().div_(255).unsqueeze(0)

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import segnet_layout
-from .models import SegNet
+from seg.model.config import segnet_layout
+from seg.model.segnet import SegNet
 
 BIG = 1e38  # below float32's max (3.4e38): any real gap times BIG saturates the clamp
 

@@ -1,0 +1,223 @@
+"""Files a person can deploy: each SegNet as ONNX (ONNX Runtime, onnxruntime-web) or as an
+ExecuTorch program lowered to XNNPACK (phones), fp32 or int8, each with a JSON card.
+
+    python -m seg.export --model segnet_dsc --format pte --int8 --out exports
+    python -m seg.export --model segnet_regular --format onnx --out exports
+    python -m seg.export --model segnet_dsc --format onnx --unpool edge    # seg/edge.py's unpooling
+
+Exported from the BN-folded eval model at the checkpoint's input size (batch 1). Every file is
+verified against eager PyTorch before it is kept, and written under a temporary name, then
+renamed: a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from seg.data.pets import default_data_root
+from seg.deploy.edge import EdgeSegNet
+from seg.deploy.runtimes import load_runner
+from seg.files import REPO, atomic_write
+from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
+from seg.model.config import VARIANTS
+from seg.model.fastpath import fold_batchnorm
+
+FORMATS = ("onnx", "pte")
+EXPORT_DIR = Path(os.environ.get("SEG_EXPORT_DIR", REPO / ".exports"))
+UNPOOLS = ("maxunpool", "edge")  # edge: seg/edge.py's formulation (ONNX only for now, see README)
+CALIBRATION_IMAGES = 64  # trainval images for int8 calibration
+VERIFY_IMAGES = 96  # test images for the argmax check
+MIN_AGREEMENT = 0.999  # an fp32 file whose argmax differs from eager's on more pixels is not kept
+
+
+class ExportError(RuntimeError):
+    """A message for the person exporting: one line, no traceback."""
+
+
+@dataclass(frozen=True)
+class Target:
+    model: str
+    format: str
+    int8: bool = False
+    unpool: str = "maxunpool"
+
+    @property
+    def stem(self) -> str:
+        return f"{self.model}{'-edge' if self.unpool == 'edge' else ''}{'-int8' if self.int8 else ''}"
+
+    def file(self, out_dir) -> Path:
+        return Path(out_dir) / f"{self.stem}.{self.format}"
+
+    def card(self, out_dir) -> Path:
+        return Path(out_dir) / f"{self.stem}.{self.format}.json"
+
+
+def check_target(model: str, fmt: str, int8: bool = False, unpool: str = "maxunpool") -> Target:
+    for value, known, what in ((model, VARIANTS, "model"), (fmt, FORMATS, "format"), (unpool, UNPOOLS, "unpool")):
+        if value not in known:
+            raise ExportError(f"unknown {what} {value!r}: choose one of {', '.join(known)}")
+    return Target(model, fmt, int8, unpool)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def real_images(split: str, count: int, size: int, data_root=None):
+    """count real images of a split as float Nx3xSxS in [0, 1], or None where the data is absent."""
+    from seg.data.splits import DEFAULT_CACHE, load_cached_split
+
+    try:
+        images, _, _ = load_cached_split(data_root or default_data_root(), split, size, DEFAULT_CACHE, limit=count)
+    except (FileNotFoundError, RuntimeError, OSError):
+        return None
+    return images.float() / 255
+
+
+def verification_inputs(size: int, data_root=None) -> tuple[torch.Tensor, str]:
+    images = real_images("test", VERIFY_IMAGES, size, data_root)
+    if images is not None:
+        return images, f"{len(images)} test images"
+    from seg.data.pets import to_input
+    from seg.files import SAMPLE_PHOTO
+    from seg.serve.photos import load_photo
+
+    return to_input(load_photo(SAMPLE_PHOTO), size), "the bundled sample photo (the dataset is absent)"
+
+
+@torch.inference_mode()
+def verify(file: Path, eager: torch.nn.Module, inputs: torch.Tensor, source: str) -> dict:
+    """Argmax agreement of the exported file with eager fp32 PyTorch, image by image."""
+    run = load_runner(file)
+    same = total = 0
+    worst = 0.0
+    for x in inputs.split(1):
+        expected, got = eager(x), run(x)
+        same += (expected.argmax(1) == got.argmax(1)).sum().item()
+        total += expected[:, 0].numel()
+        worst = max(worst, (expected - got).abs().max().item())
+    return {"on": source, "pixel_agreement": same / total, "max_abs_logit_diff": worst}
+
+
+def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
+    """Write target's file and card into out_dir; returns the card."""
+    from seg.deploy import lowering
+
+    try:
+        model, meta = load_checkpoint(paths(checkpoint_dir, target.model)["weights"])
+    except CheckpointError as err:
+        raise ExportError(str(err)) from None
+    out_dir, size = writable_folder(out_dir, target), meta["input_size"]
+    folded = fold_batchnorm(model).eval()
+    folded = EdgeSegNet(folded) if target.unpool == "edge" else folded
+    calibration = calibration_images(size, data_root) if target.int8 else None
+    began = time.perf_counter()
+    file, details = target.file(out_dir), {}
+    try:
+        atomic_write(file, lambda tmp: details.update(lowering.write(target, folded, size, tmp, calibration)))
+    except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
+        raise ExportError(f"the {target.format} export of {target.model} failed: {type(err).__name__}: {err}") from None
+    check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
+    weights = paths(checkpoint_dir, target.model)["weights"]
+    card = {"file": file.name, "format": target.format, "unpool": target.unpool,
+            "quantization": "int8 (static, per-channel)" if target.int8 else "none (fp32)", **details,
+            "input": {"name": "image", "shape": [1, 3, size, size], "dtype": "float32",
+                      "range": "RGB in [0, 1], resized to the model's size"},
+            "output": {"shape": [1, meta["num_classes"], size, size], "classes": ["pet", "background", "border"]},
+            "bytes": file.stat().st_size, "params": meta["params"], "mult_adds": meta["mult_adds"],
+            "source": {"checkpoint": weights.name, "sha256": sha256(weights), "git_commit": meta.get("git_commit")},
+            "verification": check, "export_seconds": round(time.perf_counter() - began, 1),
+            "versions": lowering.versions()}
+    atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
+    return card
+
+
+def writable_folder(out_dir, target: Target) -> Path:
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{target.stem}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ExportError(f"cannot write to {out_dir}: {err.strerror or err}") from None
+    return out_dir
+
+
+def calibration_images(size: int, data_root=None) -> torch.Tensor:
+    images = real_images("trainval", CALIBRATION_IMAGES, size, data_root)
+    if images is None:
+        raise ExportError("int8 needs trainval images to calibrate on: put the dataset under "
+                          f"{default_data_root()} or set SEG_DATA_ROOT")
+    return images
+
+
+def checked(file: Path, target: Target, eager, inputs, source: str) -> dict:
+    """The file's verification; a file that does not run, or (fp32) gives other masks, is deleted."""
+    try:
+        check = verify(file, eager, inputs, source)
+    except Exception as err:
+        file.unlink(missing_ok=True)
+        raise ExportError(f"the exported {target.format} file does not run: {err}") from None
+    if not target.int8 and check["pixel_agreement"] < MIN_AGREEMENT:  # int8's cost is measured, not gated
+        file.unlink(missing_ok=True)
+        raise ExportError(f"the exported {target.format} file's masks differ from PyTorch's on "
+                          f"{1 - check['pixel_agreement']:.2%} of pixels ({check['on']}): not kept")
+    return check
+
+
+def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
+    """target's card, exporting only where its file is missing or was made from other weights."""
+    file, card_path = target.file(out_dir), target.card(out_dir)
+    if file.exists() and card_path.exists():
+        try:
+            card = json.loads(card_path.read_text())
+            weights = paths(checkpoint_dir, target.model)["weights"]
+            if card["source"]["sha256"] == sha256(weights) and card["bytes"] == file.stat().st_size:
+                return card
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable card: export afresh
+    return export(target, out_dir, checkpoint_dir, data_root)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"seg.export: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv=None) -> int:
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help=" | ".join(VARIANTS))
+    parser.add_argument("--format", required=True, help=" | ".join(FORMATS))
+    parser.add_argument("--int8", action="store_true", help="post-training static quantization")
+    parser.add_argument("--unpool", default="maxunpool", help=" | ".join(UNPOOLS))
+    parser.add_argument("--out", default="exports")
+    parser.add_argument("--checkpoint-dir", default=str(CHECKPOINT_DIR))
+    args = parser.parse_args(argv)
+    try:
+        card = export(check_target(args.model, args.format, args.int8, args.unpool), args.out, args.checkpoint_dir)
+    except ExportError as err:
+        print(f"seg.export: {err}", file=sys.stderr)
+        return 2
+    v = card["verification"]
+    print(f"{Path(args.out) / card['file']}: {card['bytes'] / 1e6:.2f} MB, argmax agrees with eager on "
+          f"{v['pixel_agreement']:.4%} of pixels ({v['on']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

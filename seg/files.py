@@ -1,0 +1,24 @@
+"""Where the repository's folders are, and the one way every file is written: atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent
+RESULTS = REPO / "results"  # every measured JSON the app and the docs read
+SAMPLE_PHOTO = PACKAGE / "assets" / "chelsea.png"  # scikit-image's CC0 sample cat: the example everywhere
+
+
+def atomic_write(path: Path, write) -> None:
+    """`write(tmp_path)`, then rename over `path`: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # temp files are private; the finished file is not
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,130 @@
+"""Checkpoints: weights in safetensors, metadata in JSON, both written atomically.
+
+Nothing here unpickles: weights are safetensors, resume state is loaded `weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from seg.files import REPO, atomic_write
+from seg.model.config import SegNetConfig
+from seg.model.segnet import SegNet
+
+CHECKPOINT_DIR = REPO / "checkpoints"
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def train_command(name: str) -> str:
+    return f"python train.py --model {name}"
+
+
+def siblings(weights_path) -> dict:
+    """`paths()` of the checkpoint whose weights file this is."""
+    weights_path = Path(weights_path)
+    return paths(weights_path.parent, weights_path.stem)
+
+
+def paths(out_dir, name: str) -> dict:
+    out_dir = Path(out_dir)
+    return {
+        "weights": out_dir / f"{name}.safetensors",
+        "meta": out_dir / f"{name}.json",
+        "snapshots": out_dir / f"{name}.snapshots.npz",
+        "resume": out_dir / f"{name}.resume.pt",
+    }
+
+
+def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, samples=None) -> None:
+    """Weights, metadata and (when given) the per-epoch masks: `snapshots` of the fixed
+    validation images, `samples` of the bundled sample photo."""
+    p = paths(out_dir, name)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(p["weights"], lambda tmp: save_file(state, str(tmp), metadata={"model": name}))
+    if snapshots is not None:
+        arrays = {"masks": np.stack([s.numpy() for s in snapshots]).astype(np.uint8)}
+        if samples is not None:
+            arrays["sample"] = np.stack([s.numpy() for s in samples]).astype(np.uint8)
+        atomic_write(p["snapshots"], lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+    save_meta(out_dir, name, meta)
+
+
+def save_meta(out_dir, name: str, meta: dict) -> None:
+    """The metadata file alone (e.g. test metrics added to a finished run)."""
+    text = json.dumps(meta, indent=1, allow_nan=True)
+    atomic_write(paths(out_dir, name)["meta"], lambda tmp: tmp.write_text(text))
+
+
+def read_meta(weights_path) -> dict:
+    meta_path = siblings(weights_path)["meta"]
+    if not meta_path.exists():
+        raise CheckpointError(f"{meta_path}: metadata file is missing")
+    try:
+        return json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{meta_path}: not valid JSON ({err})") from None
+
+
+def load_checkpoint(weights_path):
+    """(model in eval mode, metadata), or CheckpointError naming the file that is wrong."""
+    weights_path = Path(weights_path)
+    if not weights_path.exists():
+        name = weights_path.stem
+        raise CheckpointError(f"{weights_path}: missing; create it with `{train_command(name)}`")
+    meta, meta_path = read_meta(weights_path), siblings(weights_path)["meta"]
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights_path}: unreadable safetensors ({err})") from None
+    try:
+        model = SegNet(SegNetConfig.from_meta(meta))
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{meta_path}: bad metadata ({err})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[:3]
+        raise CheckpointError(
+            f"{weights_path}: weights do not fit {meta['model']} as described in its JSON: "
+            + " ".join(line.strip() for line in first)
+        ) from None
+    params = sum(p.numel() for p in model.parameters())
+    if meta.get("params") != params:
+        raise CheckpointError(
+            f"{meta_path}: says {meta.get('params')} parameters, "
+            f"the weights have {params}"
+        )
+    return model.eval(), meta
+
+
+def load_snapshots(weights_path, key: str = "masks") -> np.ndarray | None:
+    """Per-epoch predicted masks, uint8: "masks" of the fixed validation images (epochs, images,
+    H, W), "sample" of the bundled sample photo (epochs, H, W); None where not kept."""
+    path = siblings(weights_path)["snapshots"]
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return data[key] if key in data.files else None
+
+
+def save_resume(out_dir, name: str, state: dict) -> None:
+    atomic_write(paths(out_dir, name)["resume"], lambda tmp: torch.save(state, tmp))
+
+
+def load_resume(out_dir, name: str) -> dict | None:
+    path = paths(out_dir, name)["resume"]
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as err:  # any damage to the file means: cannot resume from it
+        raise CheckpointError(f"{path}: cannot resume from it ({err})") from None

@@ -1,0 +1,203 @@
+"""Exact parameters and mult-adds, analytically, counted the way torchinfo counts them.
+
+Conv: (weight + bias elements) x output pixels. BatchNorm: its 2C parameters once per
+image. ReLU and (un)pooling: none. Batch size 1. No forward pass, no torch import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+
+from seg.model.config import (
+    BLOCK_NAMES,
+    CONV_KINDS,
+    check_kernel,
+    check_positive,
+    check_size,
+    resolve_kinds,
+    segnet_layout,
+    variant_config,
+)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    name: str
+    op: str  # conv, conv_dw, conv_pw or bn
+    in_ch: int
+    out_ch: int
+    kernel: int
+    height: int  # of the output
+    width: int
+    params: int
+    mult_adds: int
+    bias: bool = False
+
+
+def conv_cost(kind, name, in_ch, out_ch, kernel, height, width, bias=False) -> list[LayerCost]:
+    """A regular conv is one row; a DSC is its depthwise and its pointwise row."""
+    pixels = height * width
+    if kind == "regular":
+        params = kernel * kernel * in_ch * out_ch + (out_ch if bias else 0)
+        return [LayerCost(name, "conv", in_ch, out_ch, kernel, height, width, params, params * pixels, bias)]
+    dw = kernel * kernel * in_ch
+    pw = in_ch * out_ch + (out_ch if bias else 0)
+    return [
+        LayerCost(f"{name}.conv_dw", "conv_dw", in_ch, in_ch, kernel, height, width, dw, dw * pixels),
+        LayerCost(f"{name}.conv_pw", "conv_pw", in_ch, out_ch, 1, height, width, pw, pw * pixels, bias),
+    ]
+
+
+def bn_cost(name, channels, height, width) -> LayerCost:
+    return LayerCost(name, "bn", channels, channels, 1, height, width, 2 * channels, 2 * channels)
+
+
+def total(rows) -> dict:
+    return {"params": sum(r.params for r in rows), "mult_adds": sum(r.mult_adds for r in rows)}
+
+
+def human(n: float) -> str:
+    """15274889 -> '15.27M', the seed's way of writing sizes."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(int(n))
+
+
+def stack_cost(size=128, kernel=3, channels=64, layers=4, halving=True) -> dict:
+    """The seed's halving/doubling stack: layer i at H/2^i maps C*2^i -> C*2^(i+1) channels.
+
+    halving=False keeps every layer at the input size, as the seed's notebook computed it.
+    """
+    check_kernel(kernel, name="kernel")
+    check_positive("channels", channels)
+    check_positive("layers", layers)
+    height, width = check_size(size, min_size=2 ** (layers - 1))
+    rows = []
+    for i in range(layers):
+        shift = i if halving else 0
+        h, w, cin, cout = height >> shift, width >> shift, channels << i, channels << (i + 1)
+        reg = conv_cost("regular", f"layer{i + 1}", cin, cout, kernel, h, w)
+        dw, pw = conv_cost("dsc", f"layer{i + 1}", cin, cout, kernel, h, w)
+        rows.append({
+            "layer": i + 1, "in_ch": cin, "out_ch": cout, "height": h, "width": w,
+            "regular_params": reg[0].params, "regular_mult_adds": reg[0].mult_adds,
+            "dsc_dw_params": dw.params, "dsc_pw_params": pw.params,
+            "dsc_params": dw.params + pw.params,
+            "dsc_dw_mult_adds": dw.mult_adds, "dsc_pw_mult_adds": pw.mult_adds,
+            "dsc_mult_adds": dw.mult_adds + pw.mult_adds,
+            "ratio": (dw.params + pw.params) / reg[0].params,  # = 1/C_out + 1/k^2
+        })
+    totals = {key: sum(r[key] for r in rows) for key in
+              ("regular_params", "regular_mult_adds", "dsc_params", "dsc_mult_adds")}
+    totals["params_ratio"] = totals["dsc_params"] / totals["regular_params"]
+    totals["mult_adds_ratio"] = totals["dsc_mult_adds"] / totals["regular_mult_adds"]
+    config = {"size": [height, width], "kernel": kernel, "channels": channels, "layers": layers,
+              "halving": halving}
+    return {"config": config, "rows": rows, "totals": totals}
+
+
+def segnet_layers(kinds="regular", size=128, kernel=3, base_channels=64, num_classes=3):
+    """Every parameterised layer of the SegNet, in forward order, with its block name."""
+    kinds = resolve_kinds(kinds)
+    check_kernel(kernel, name="kernel")
+    height, width = check_size(size)
+    # Encoder block i runs at the size halved i times (floor, as MaxPool2d); its decoder
+    # twin runs at the same size because MaxUnpool2d is given the pre-pool size.
+    sizes = [(height >> i, width >> i) for i in range(4)]
+    sizes += sizes[::-1]
+    rows = [("input", bn_cost("input_bn", 3, height, width))]
+    for block, kind, (h, w), convs in zip(BLOCK_NAMES, kinds, sizes, segnet_layout(base_channels, num_classes)):
+        for j, c in enumerate(convs, 1):
+            name = f"{block}.head" if c.head else f"{block}.conv{j}"
+            rows += [(block, r) for r in conv_cost(kind, name, c.in_ch, c.out_ch, kernel, h, w, bias=c.head)]
+            if not c.head:
+                rows.append((block, bn_cost(f"{block}.bn{j}", c.out_ch, h, w)))
+    return rows
+
+
+def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=64, num_classes=3) -> dict:
+    """Per layer, per block and in total, for any per-block kind assignment and input size."""
+    rows = segnet_layers(kinds, size, kernel, base_channels, num_classes)
+    kinds_by_block = dict(zip(BLOCK_NAMES, resolve_kinds(kinds)))
+    blocks = []
+    for block in ("input", *BLOCK_NAMES):
+        members = [r for b, r in rows if b == block]
+        blocks.append({"block": block, "kind": kinds_by_block.get(block, "bn"),
+                       "height": members[0].height, "width": members[0].width, **total(members)})
+    layers = [{"block": b, **asdict(r)} for b, r in rows]
+    config = {"size": list(check_size(size)), "kernel": kernel, "base_channels": base_channels,
+              "num_classes": num_classes, "kinds": kinds_by_block}
+    return {"config": config, "layers": layers, "blocks": blocks, "totals": total([r for _, r in rows])}
+
+
+def model_cost(name: str, size=128, kinds=None, **kwargs) -> dict:
+    return segnet_cost(variant_config(name, kinds).kinds, size, **kwargs)
+
+
+# ---------------------------------------------------------------- command line
+
+
+STACK_HEADERS = ["layer", "H×W", "C_in→C_out", "regular params", "DSC params (dw + pw)",
+                 "regular mult-adds", "DSC mult-adds", "DSC / regular"]
+
+
+def stack_rows(table) -> list[list[str]]:
+    """The stack table as formatted cells, a total row last: the calculator's and the CLI's."""
+    rows = [[r["layer"], f"{r['height']}×{r['width']}", f"{r['in_ch']}→{r['out_ch']}",
+             f"{r['regular_params']:,}", f"{r['dsc_params']:,} ({r['dsc_dw_params']:,} + {r['dsc_pw_params']:,})",
+             f"{r['regular_mult_adds']:,}", f"{r['dsc_mult_adds']:,}", f"{r['ratio']:.4f}"]
+            for r in table["rows"]]
+    t = table["totals"]
+    rows.append(["total", "", "", f"{t['regular_params']:,}", f"{t['dsc_params']:,}",
+                 f"{t['regular_mult_adds']:,}", f"{t['dsc_mult_adds']:,}", f"{t['mult_adds_ratio']:.4f}"])
+    return rows
+
+
+def format_stack(table) -> str:
+    lines = ["| " + " | ".join(STACK_HEADERS) + " |", "|---|---|---|" + "---:|" * (len(STACK_HEADERS) - 3)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in stack_rows(table)])
+
+
+def format_segnet(cost, name) -> str:
+    lines = [f"{name} at {cost['config']['size'][0]}×{cost['config']['size'][1]}, kernel {cost['config']['kernel']}",
+             "| block | kind | H×W | params | mult-adds |", "|---|---|---|---:|---:|"]
+    for b in cost["blocks"]:
+        lines.append(f"| {b['block']} | {b['kind']} | {b['height']}×{b['width']} | {b['params']:,} | {b['mult_adds']:,} |")
+    t = cost["totals"]
+    lines.append(f"| total | | | {t['params']:,} ({human(t['params'])}) | {t['mult_adds']:,} ({human(t['mult_adds'])}) |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seg.cost", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="128", help="input size: N or HxW (default 128)")
+    parser.add_argument("--kernel", type=int, default=3)
+    parser.add_argument("--channels", type=int, default=64, help="stack: base channels")
+    parser.add_argument("--layers", type=int, default=4, help="stack: number of layers")
+    parser.add_argument("--model", help="print a SegNet's per-block table instead of the stack")
+    parser.add_argument("--kinds", help=f"with --model segnet_mixed: 8 comma-separated of {CONV_KINDS}")
+    parser.add_argument("--no-halving", action="store_true",
+                        help="stack: every layer at the input size (the seed notebook's mult-adds)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        if args.model:
+            kinds = args.kinds.split(",") if args.kinds else None
+            result = model_cost(args.model, args.size, kinds, kernel=args.kernel)
+            text = format_segnet(result, args.model)
+        else:
+            result = stack_cost(args.size, args.kernel, args.channels, args.layers, not args.no_halving)
+            text = format_stack(result)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1) if args.json else text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
