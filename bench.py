@@ -19,10 +19,10 @@ from seg.data.pets import default_data_root
 from seg.data.splits import PetTensors, decode_sample, load_cached_split, open_split, train_augment
 from seg.machine import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
-from seg.model.config import PAIR
 from seg.model.cost import model_cost, segnet_cost
 from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.segnet import create_model
+from seg.model.variants import PAIR
 from seg.serve.models import predict_logits
 from seg.serve.timing import interleaved, latency_by_size, median_min_max, scaling_markdown
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
@@ -118,7 +118,7 @@ def conv_time_split(model, x, reps=20) -> dict:
 
 def bench_breakdown():
     """Where the DSC's batch-1 time goes, eager and on the app's path."""
-    model, x = trained_or_fresh("segnet_dsc"), torch.rand(1, 3, 128, 128)
+    model, x = trained_or_fresh(PAIR[1]), torch.rand(1, 3, 128, 128)
     return {"eager NCHW": conv_time_split(model, x), "app path": conv_time_split(fast_path(model), x)}
 
 
@@ -204,6 +204,12 @@ def markdown(result) -> str:
     return "\n".join(out)
 
 
+def pair_ratio(latency: dict, row: str) -> float:
+    """Regular over DSC median ms for one row of the latency table."""
+    regular, dsc = (latency[f"{name} | {row}"]["median"] for name in PAIR)
+    return regular / dsc
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
@@ -213,10 +219,8 @@ def main():
     args = parser.parse_args()
     result = {"machine": machine(), "latency": bench_latency(args.reps)}
     lat = result["latency"]
-    result["latency_ratio_batch1"] = (lat["segnet_regular | + oneDNN packed conv+ReLU (app) | batch 1"]["median"]
-                                      / lat["segnet_dsc | + oneDNN packed conv+ReLU (app) | batch 1"]["median"])
-    result["latency_ratio_batch1_eager"] = (lat["segnet_regular | eager NCHW | batch 1"]["median"]
-                                            / lat["segnet_dsc | eager NCHW | batch 1"]["median"])
+    result["latency_ratio_batch1"] = pair_ratio(lat, "+ oneDNN packed conv+ReLU (app) | batch 1")
+    result["latency_ratio_batch1_eager"] = pair_ratio(lat, "eager NCHW | batch 1")
     macs = [model_cost(n)["totals"]["mult_adds"] for n in PAIR]
     result["mult_adds_ratio"] = macs[0] / macs[1]
     result["training"] = bench_training(max(3, args.reps // 4))

@@ -15,7 +15,7 @@ import sys
 
 from seg.data.splits import DEFAULT_CACHE
 from seg.model.checkpoint import CHECKPOINT_DIR
-from seg.model.config import PAIR, VARIANTS
+from seg.model.variants import PAIR, VARIANTS
 from seg.train import distributed
 from seg.train.checkpointed import train
 from seg.train.recipes import AUGMENTATIONS, DEFAULT_RECIPE, INITS, LR_SCALINGS, OPTIMIZERS, RECIPES, SCHEDULERS

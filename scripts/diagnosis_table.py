@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seg.model.variants import PAIR  # noqa: E402
 from seg.train.recipes import RECIPES, differences, from_metadata  # noqa: E402
 
-LABELS = {"segnet_regular": "regular", "segnet_dsc": "DSC"}
+LABELS = dict(zip(PAIR, ("regular", "DSC")))
 
 
 def changed_fields(record: dict) -> str:

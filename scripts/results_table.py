@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seg.model.variants import PAIR, article_figures  # noqa: E402
 from seg.scoring.evaluate import compare_report, get_args_parser  # noqa: E402
-from seg.train.recipes import ARTICLE_PIXEL_ACCURACY  # noqa: E402
 
 
 def folder_rows(folder: Path, eval_args) -> list[str]:
-    paths = [folder / f"{n}.safetensors" for n in ("segnet_regular", "segnet_dsc")]
+    paths = [folder / f"{n}.safetensors" for n in PAIR]
     report = compare_report(*paths, eval_args)
     rows = []
     for side, path in zip(("a", "b"), paths):
@@ -29,7 +29,7 @@ def folder_rows(folder: Path, eval_args) -> list[str]:
         t = meta["training"]
         time = f"{meta['wall_time_s'] / 60:.0f} min, {t['cpu']}, {t['threads']} thread(s), {t['autocast'] or 'fp32'}"
         rows.append(f"| {meta['recipe']['name']} ({meta['epochs_done']} epochs) | `{meta['model']}` | "
-                    f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {ARTICLE_PIXEL_ACCURACY[meta['model']]:.2%} | {time} |")
+                    f"**{m['pixel_accuracy']:.2%}** | {m['miou']:.2%} | {iou} | {article_figures()[meta['model']]:.2%} | {time} |")
     for key, label, seed in (("pixel_accuracy", "pixel accuracy", "+1.32"), ("miou", "mIoU", "")):
         rows.append(gap_row(meta["recipe"]["name"], f"regular − DSC, {label}", report["a_minus_b"][key], seed))
     for group, gaps in report["a_minus_b_by_group"].items():

@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from seg.data.pets import default_data_root  # noqa: E402
 from seg.data.splits import PetTensors, load_cached_split, train_augment, validation_split  # noqa: E402
+from seg.model.variants import PAIR  # noqa: E402
 from seg.train.loop import build_model, make_optimizer  # noqa: E402
 from seg.train.recipes import get_recipe  # noqa: E402
 
@@ -56,7 +57,7 @@ def main():
     print("| recipe | model | median dense-conv weight RMS | median update / weight per step |\n|---|---|---:|---:|")
     for label, change in ROWS:
         recipe = get_recipe("seed", **change)
-        for name in ("segnet_regular", "segnet_dsc"):
+        for name in PAIR:
             ratio, rms = ratios(name, recipe, images[keep], masks[keep], args.steps)
             print(f"| {label} | {name} | {rms:.4f} | {ratio:.4f} |", flush=True)
 

@@ -24,7 +24,7 @@ from seg.data.pets import (  # noqa: E402
 from seg.data.splits import open_split  # noqa: E402
 from seg.machine import cpu_name  # noqa: E402
 from seg.model.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths  # noqa: E402
-from seg.model.config import VARIANTS  # noqa: E402
+from seg.model.variants import VARIANTS  # noqa: E402
 from seg.scoring.bootstrap import paired_bootstrap  # noqa: E402
 from seg.scoring.metrics import confusion_matrix  # noqa: E402
 from seg.serve.models import predict_logits  # noqa: E402

@@ -56,9 +56,9 @@ def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
     import torch
 
     from seg.model.checkpoint import save_checkpoint
-    from seg.model.config import VARIANTS
     from seg.model.cost import model_cost
     from seg.model.segnet import create_model
+    from seg.model.variants import VARIANTS
 
     for name in VARIANTS:
         torch.manual_seed(0)

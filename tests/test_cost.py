@@ -9,10 +9,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
-from seg.model.config import VARIANTS
 from seg.model.cost import conv_cost, main, model_cost, segnet_cost, stack_cost
 from seg.model.layers import build_stack
 from seg.model.segnet import create_model
+from seg.model.variants import VARIANTS
 
 KINDS = ["regular", "dsc"]
 MIXED = ["regular", "dsc", "dsc", "regular", "dsc", "regular", "regular", "dsc"]

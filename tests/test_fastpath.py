@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.model.config import VARIANTS
 from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.layers import ConvBNReLU
 from seg.model.segnet import create_model
+from seg.model.variants import VARIANTS
 from seg.serve.models import predict_logits
 
 

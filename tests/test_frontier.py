@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from gradio import Error as GradioError
 
-from seg.model.config import VARIANTS
 from seg.model.cost import model_cost
+from seg.model.variants import VARIANTS
 from seg.reports.frontier import AXES, FRONTIER_JSON, table_markdown
 from seg.reports.frontier import main as frontier_main
 from seg.serve.models import Models

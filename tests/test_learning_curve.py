@@ -10,9 +10,10 @@ import math
 import pytest
 from conftest import ROOT
 
+from seg.model.variants import article_figures
 from seg.reports import learning_curve as lc
 from seg.tabs.training import TrainingRecord
-from seg.train.recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES, RECIPES
+from seg.train.recipes import ARTICLE_TRAIN_IMAGES, RECIPES
 
 GAIN, AT_80 = 0.03, 0.70  # the constructed curve: 70% at 80 images, +3 points per doubling
 
@@ -74,7 +75,7 @@ def test_the_line_and_what_it_needs_for_the_floor_are_exact_on_a_constructed_cur
         target = lc.FLOOR[model] + drops[model]
         assert fit["images_for_floor"] == pytest.approx(80 * 2 ** ((target - (AT_80 - offset)) / GAIN))
         # the line from (320, 80% test) to the article's figure at 3,680 images
-        gain = (ARTICLE_PIXEL_ACCURACY[model] - 0.80) / math.log2(ARTICLE_TRAIN_IMAGES / 320)
+        gain = (article_figures()[model] - 0.80) / math.log2(ARTICLE_TRAIN_IMAGES / 320)
         assert fit["test_gain_per_doubling_to_article"] == pytest.approx(gain)
         assert fit["images_for_floor_via_article"] == pytest.approx(320 * 2 ** ((lc.FLOOR[model] - 0.80) / gain))
 
@@ -123,7 +124,7 @@ def test_the_training_tab_plots_the_curve_and_says_what_it_needs(runs, tmp_path)
     record = TrainingRecord(tmp_path / "no-checkpoints", data_root=tmp_path / "nowhere", curve_path=out)
     figure = record.curve_figure()
     stars = [t for t in figure.data if t.marker.symbol == "star"]
-    assert [t.y[0] for t in stars] == [ARTICLE_PIXEL_ACCURACY[m] for m in lc.FLOOR]
+    assert [t.y[0] for t in stars] == [article_figures()[m] for m in lc.FLOOR]
     assert [list(t.x) for t in figure.data if t.mode == "markers" and t.marker.symbol != "star"] == [[80, 160, 320]] * 2
     caption = record.curve_caption()
     assert f"about **{fits['segnet_regular']['images_for_floor']:,.0f}** training images" in caption

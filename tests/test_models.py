@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seg.model.config import BLOCK_NAMES, VARIANTS
+from seg.model.config import BLOCK_NAMES
 from seg.model.layers import SeparableConv2d, create_conv2d
 from seg.model.segnet import create_model
+from seg.model.variants import VARIANTS
 
 NAMES = list(VARIANTS)
 MIXED = ["dsc", "regular", "dsc", "regular", "regular", "dsc", "regular", "dsc"]

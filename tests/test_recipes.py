@@ -13,7 +13,7 @@ import train
 from seg.data.splits import PetTensors, train_augment, training_subset, validation_split
 from seg.machine import bf16_autocast_helps, cpu_flags, cpu_name
 from seg.model.checkpoint import paths, read_meta
-from seg.model.config import VARIANTS
+from seg.model.variants import VARIANTS
 from seg.train.distributed import Context
 from seg.train.loop import build_model, make_optimizer, train_one_epoch
 from seg.train.recipes import RECIPES, REFERENCE_FAN_IN, RecipeError, get_recipe, lr_at

@@ -10,8 +10,8 @@ from seg.data.pets import decode_files
 from seg.data.splits import PetTensors, list_digest, load_cached_split, open_split, split_ids
 from seg.data.trainset import names_digest
 from seg.model.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths
-from seg.model.config import VARIANTS
 from seg.model.fastpath import fast_path
+from seg.model.variants import VARIANTS
 from seg.scoring.evaluate import evaluate
 from seg.scoring.groups import group_report
 from seg.scoring.metrics import metrics_from_confusion

@@ -7,9 +7,10 @@ import pytest
 from gradio import Error as GradioError
 from PIL import Image
 
-from seg.model.config import BLOCK_NAMES, MIXES, PAIR, VARIANTS, dsc_in
+from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
 from seg.model.segnet import create_model
+from seg.model.variants import PAIR, VARIANTS, mixes
 from seg.serve.models import Models
 from seg.tabs.cost import cost_view
 from seg.tabs.segment import SegmentTab
@@ -28,16 +29,16 @@ def photo_path(tmp_path):
 
 
 def test_the_named_mixes_are_dsc_exactly_in_their_blocks():
-    assert VARIANTS["segnet_dsc_deep"] == ("regular", "regular", "dsc", "dsc", "dsc", "dsc", "regular", "regular")
-    assert VARIANTS["segnet_dsc_shallow"] == ("dsc", "dsc", "regular", "regular", "regular", "regular", "dsc", "dsc")
-    assert MIXES == ("segnet_dsc_deep", "segnet_dsc_shallow") and PAIR == ("segnet_regular", "segnet_dsc")
+    assert VARIANTS["segnet_dsc_deep"].kinds == ("regular", "regular", "dsc", "dsc", "dsc", "dsc", "regular", "regular")
+    assert VARIANTS["segnet_dsc_shallow"].kinds == ("dsc", "dsc", "regular", "regular", "regular", "regular", "dsc", "dsc")
+    assert mixes() == ("segnet_dsc_deep", "segnet_dsc_shallow") and PAIR == ("segnet_regular", "segnet_dsc")
     with pytest.raises(ValueError, match="block must be one of enc1"):
         dsc_in("enc5")
 
 
-@pytest.mark.parametrize("name", MIXES)
+@pytest.mark.parametrize("name", mixes())
 def test_a_mix_costs_what_the_calculator_says_for_the_same_blocks(name):
-    dsc_blocks = [b for b, kind in zip(BLOCK_NAMES, VARIANTS[name]) if kind == "dsc"]
+    dsc_blocks = [b for b, kind in zip(BLOCK_NAMES, VARIANTS[name].kinds) if kind == "dsc"]
     view = cost_view(128, 3, 64, 4, dsc_blocks)
     totals = model_cost(name)["totals"]
     model = create_model(name)

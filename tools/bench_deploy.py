@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seg.deploy.export import EXPORT_DIR, FORMATS, Target, ensure_export
 from seg.model.checkpoint import CHECKPOINT_DIR, paths
-from seg.model.config import PAIR
+from seg.model.variants import PAIR
 from seg.tabs.deploy import RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]

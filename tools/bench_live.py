@@ -9,10 +9,9 @@ from PIL import Image
 
 from seg.files import SAMPLE_PHOTO
 from seg.model.checkpoint import CHECKPOINT_DIR
-from seg.model.config import PAIR
+from seg.model.variants import PAIR, VARIANTS
 from seg.serve.models import Models
 from seg.serve.race import FREE_RUNNING, MODES, SAME_FRAMES
-from seg.tabs.common import TITLES
 from seg.tabs.live import LiveTab
 
 
@@ -41,7 +40,7 @@ def live_markdown(live: dict, latency: dict) -> str:
     for mode in (SAME_FRAMES, FREE_RUNNING):
         for name in PAIR:
             lane, batch1 = live[mode][name], latency[f"{name} | + oneDNN packed conv+ReLU (app) | batch 1"]["median"]
-            rows.append(f"| {mode} | {TITLES[name]} | {lane['fps']:.1f} | {lane['mean_ms']:.1f} | "
+            rows.append(f"| {mode} | {VARIANTS[name].title} | {lane['fps']:.1f} | {lane['mean_ms']:.1f} | "
                         f"{lane['taken']} / {lane['dropped']} | {batch1:.1f} |")
         rows.append(f"| {mode} | the handler (both, blending, readout) | {live[mode]['handler_fps']:.1f} | | | |")
     return "\n".join(rows)

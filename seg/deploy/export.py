@@ -28,8 +28,8 @@ from seg.deploy.edge import EdgeSegNet
 from seg.deploy.runtimes import load_runner
 from seg.files import REPO, atomic_write
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
-from seg.model.config import VARIANTS
 from seg.model.fastpath import fold_batchnorm
+from seg.model.variants import VARIANTS
 
 FORMATS = ("onnx", "pte")
 EXPORT_DIR = Path(os.environ.get("SEG_EXPORT_DIR", REPO / ".exports"))

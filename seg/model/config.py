@@ -117,34 +117,6 @@ def dsc_in(*blocks: str) -> tuple[str, ...]:
     return tuple("dsc" if b in blocks else "regular" for b in BLOCK_NAMES)
 
 
-# The registry of named variants: the app, train.py, bench.py and the tests take their lists
-# from here. "segnet_mixed" is any per-block mix (the calculator's), given its kinds.
-# The two named mixes split the net by where its cost is (python -m seg.cost): the deep blocks
-# hold 97% of the regular parameters and 66% of its mult-adds; the shallow ones run at full
-# and half resolution, where the spatial detail of the mask is.
-VARIANTS = {
-    "segnet_regular": "regular",
-    "segnet_dsc": "dsc",
-    "segnet_dsc_deep": dsc_in("enc3", "enc4", "dec4", "dec3"),
-    "segnet_dsc_shallow": dsc_in("enc1", "enc2", "dec2", "dec1"),
-}
-PAIR = ("segnet_regular", "segnet_dsc")  # the article's two, side by side by default
-MIXES = tuple(n for n in VARIANTS if n not in PAIR)
-MIXED = "segnet_mixed"
-
-
-def variant_config(name: str, kinds=None, **fields) -> SegNetConfig:
-    """The config of a named variant; `kinds` is required for segnet_mixed, refused otherwise."""
-    check_choice("model", name, (*VARIANTS, MIXED))
-    if name == MIXED:
-        if kinds is None:
-            raise ValueError(f"{name} needs kinds: a list of {len(BLOCK_NAMES)} of {CONV_KINDS}")
-        return SegNetConfig(kinds=kinds, **fields)
-    if kinds is not None and resolve_kinds(kinds) != resolve_kinds(VARIANTS[name]):
-        raise ValueError(f"{name} has fixed kinds {VARIANTS[name]!r}; use {MIXED} for other kinds")
-    return SegNetConfig(kinds=VARIANTS[name], **fields)
-
-
 def segnet_layout(base_channels: int = 64, num_classes: int = 3, in_channels: int = 3):
     """Per block, the convolutions in forward order: encoder from ENCODER_CFG, decoder its mirror."""
     check_positive("base_channels", base_channels)

@@ -19,8 +19,8 @@ from seg.model.config import (
     check_size,
     resolve_kinds,
     segnet_layout,
-    variant_config,
 )
+from seg.model.variants import variant_config
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seg.model.config import MIN_SIZE, SegNetConfig, segnet_layout, variant_config
+from seg.model.config import MIN_SIZE, SegNetConfig, segnet_layout
 from seg.model.layers import ConvBNReLU, create_conv2d
+from seg.model.variants import variant_config
 
 
 class SegNet(nn.Module):

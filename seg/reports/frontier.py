@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from seg.files import RESULTS
-from seg.model.config import VARIANTS
 from seg.model.cost import human
+from seg.model.variants import PAIR, VARIANTS
 from seg.scoring.groups import groups_markdown
 
 FRONTIER_JSON = RESULTS / "frontier.json"
@@ -99,7 +99,7 @@ def load_frontier(path=FRONTIER_JSON) -> dict | None:
 def table_markdown(frontier: dict) -> str:
     """One row per variant: what the figure plots, with the interval and each cost beside regular's."""
     points = frontier["points"]
-    base = next((p for p in points if p["model"] == "segnet_regular"), points[0])
+    base = next((p for p in points if p["model"] == PAIR[0]), points[0])
     lines = ["| variant | test pixel acc. [95% CI] | mIoU | parameters | mult-adds | batch-1 ms | file MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for p in points:

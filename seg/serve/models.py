@@ -14,8 +14,8 @@ from torch import nn
 
 from seg.data.pets import to_input
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths, train_command
-from seg.model.config import PAIR, VARIANTS
 from seg.model.fastpath import fast_path
+from seg.model.variants import PAIR, VARIANTS
 
 
 @torch.inference_mode()

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from seg.model.config import PAIR, VARIANTS
+from seg.model.variants import PAIR, VARIANTS
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from seg.model.config import PAIR
+from seg.data.pets import CLASS_NAMES
+from seg.model.variants import PAIR
 from seg.serve.overlay import COLOURS, blend, upsample_logits
 
 SAME_FRAMES, FREE_RUNNING = "same frames", "each as fast as it can"
@@ -96,7 +97,7 @@ def side_by_side(lanes: dict, race_mode: str, elapsed_s: float, titles: dict) ->
         caption = f"{titles[name]} · {lane.fps(elapsed_s, race_mode):.1f} fps · {np.mean(lane.ms):.0f} ms"
         draw.text((i * width + 6, band * 0.12), caption, fill="black", font=font)
     x = 6
-    for label, colour in zip(("pet", "background", "border"), COLOURS):
+    for label, colour in zip(CLASS_NAMES, COLOURS):
         draw.rectangle((x, height + band * 1.2, x + band * 0.6, height + band * 1.8), fill=tuple(int(c) for c in colour))
         draw.text((x + band * 0.8, height + band * 1.12), label, fill="black", font=font)
         x += int(band * 0.8 + draw.textlength(label, font=font) + band)

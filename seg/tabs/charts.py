@@ -6,10 +6,10 @@ import math
 
 import plotly.graph_objects as go
 
+from seg.model.variants import PAIR, colour_of
+
 COLOURS = {"regular": "#4c6ef5", "dsc": "#f08c00"}
 LABELS = {"regular": "regular conv", "dsc": "depthwise-separable"}
-VARIANT_COLOURS = {"segnet_regular": COLOURS["regular"], "segnet_dsc": COLOURS["dsc"],
-                   "segnet_dsc_deep": "#2b8a3e", "segnet_dsc_shallow": "#ae3ec9"}
 
 
 def _layout(title, ytitle, log=False, xtitle="layer"):
@@ -69,7 +69,7 @@ def history_figures(histories: dict, titles: dict):
     for key, title in specs:
         traces = []
         for name, history in histories.items():
-            colour, epochs = VARIANT_COLOURS.get(name), [h["epoch"] for h in history]
+            colour, epochs = colour_of(name), [h["epoch"] for h in history]
             traces.append(go.Scatter(x=epochs, y=[h[key] for h in history], name=f"{titles[name]} (validation)",
                                      mode="lines+markers", line=dict(color=colour)))
             if key == "val_loss":
@@ -106,7 +106,7 @@ def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dic
     """Test pixel accuracy (95% interval as error bars) against one cost, a point per variant,
     and the regular-DSC segment the mixes sit between."""
     traces = []
-    ends = [p for name in ("segnet_regular", "segnet_dsc") for p in points if p["model"] == name]
+    ends = [p for name in PAIR for p in points if p["model"] == name]
     if len(ends) == 2:
         traces.append(go.Scatter(x=[p[axis] for p in ends], y=[p["pixel_accuracy"] for p in ends], mode="lines",
                                  line=dict(color="#adb5bd", dash="dash"), name="regular ⟷ DSC", hoverinfo="skip"))
@@ -115,7 +115,7 @@ def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dic
         traces.append(go.Scatter(
             x=[p[axis]], y=[p["pixel_accuracy"]], mode="markers+text", name=titles[p["model"]],
             text=[titles[p["model"]]], textposition="top center",
-            marker=dict(size=12, color=VARIANT_COLOURS.get(p["model"])),
+            marker=dict(size=12, color=colour_of(p["model"])),
             error_y=dict(type="data", symmetric=False, array=[high - p["pixel_accuracy"]],
                          arrayminus=[p["pixel_accuracy"] - low])))
     layout = _layout("Test pixel accuracy against cost (bars: 95% bootstrap interval)", "test pixel accuracy",
@@ -129,7 +129,7 @@ def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dic
 def frame_times_figure(ms_by_model: dict, titles: dict):
     """Milliseconds per frame of each model over a clip."""
     traces = [go.Scatter(x=list(range(1, len(ms) + 1)), y=ms, name=titles[name], mode="lines",
-                         line=dict(color=VARIANT_COLOURS.get(name))) for name, ms in ms_by_model.items()]
+                         line=dict(color=colour_of(name))) for name, ms in ms_by_model.items()]
     layout = _layout("Milliseconds per frame", "ms", xtitle="frame")
     layout["xaxis"]["type"] = "linear"
     return go.Figure(traces, layout, skip_invalid=True)
@@ -140,7 +140,7 @@ def learning_curve_figure(curve: dict, titles: dict, seed_full_data: dict, full_
     through them carried out to the article's training-set size, and the article's test figure there."""
     traces = []
     for model, fit in curve["fits"].items():
-        colour, mine = VARIANT_COLOURS.get(model), [p for p in curve["points"] if p["model"] == model]
+        colour, mine = colour_of(model), [p for p in curve["points"] if p["model"] == model]
         traces.append(go.Scatter(x=[p["images"] for p in mine], y=[p["val_pixel_accuracy"] for p in mine],
                                  mode="markers", marker=dict(size=10, color=colour),
                                  name=f"{titles[model]}: runs (seed {', '.join(sorted({str(p['seed']) for p in mine}))})"))

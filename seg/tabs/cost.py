@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import gradio as gr
 from torchinfo import summary
 
-from seg.model.config import BLOCK_NAMES, PAIR
+from seg.model.config import BLOCK_NAMES
 from seg.model.cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
 from seg.model.layers import build_stack
 from seg.model.segnet import create_model
+from seg.model.variants import PAIR
 from seg.serve.models import Models
 from seg.serve.timing import latency_by_size, scaling_markdown
 from seg.tabs.charts import scaling_figure, segnet_figure, stack_figures

@@ -11,8 +11,7 @@ import gradio as gr
 from seg.deploy.export import EXPORT_DIR, FORMATS, ExportError, check_target, ensure_export
 from seg.files import RESULTS as RESULTS_DIR
 from seg.model.checkpoint import CHECKPOINT_DIR
-from seg.model.config import VARIANTS
-from seg.tabs.common import TITLES
+from seg.model.variants import PAIR, VARIANTS
 
 RESULTS = RESULTS_DIR / "deploy.json"  # written by bench.py
 RUNTIMES = {"torch": "PyTorch (the app's fast path)", "onnx": "ONNX Runtime", "pte": "ExecuTorch + XNNPACK"}
@@ -26,8 +25,9 @@ Files are built from the app's checkpoints on first request, checked against PyT
 def ratio_rows(rows: list[dict]) -> list[tuple]:
     """(runtime, precision, regular row, DSC row) for every pair measured."""
     by_key = {(r["model"], r["runtime"], r["precision"]): r for r in rows}
-    return [(rt, pr, by_key[("segnet_regular", rt, pr)], by_key[("segnet_dsc", rt, pr)])
-            for rt in RUNTIMES for pr in ("fp32", "int8") if ("segnet_dsc", rt, pr) in by_key]
+    regular, dsc = PAIR
+    return [(rt, pr, by_key[(regular, rt, pr)], by_key[(dsc, rt, pr)])
+            for rt in RUNTIMES for pr in ("fp32", "int8") if (dsc, rt, pr) in by_key]
 
 
 def table_markdown(rows: list[dict]) -> str:
@@ -40,7 +40,7 @@ def table_markdown(rows: list[dict]) -> str:
                    f"{reg['pixel_accuracy']:.2%} / {dsc['pixel_accuracy']:.2%} | "
                    f"{reg['miou']:.3f} / {dsc['miou']:.3f} |")
     fp32 = {(r["model"], r["runtime"]): r for r in rows if r["precision"] == "fp32"}
-    drops = [f"{TITLES[r['model']]}, {RUNTIMES[r['runtime']]}: "
+    drops = [f"{VARIANTS[r['model']].title}, {RUNTIMES[r['runtime']]}: "
              f"{(fp32[(r['model'], r['runtime'])]['pixel_accuracy'] - r['pixel_accuracy']) * 100:+.2f} points"
              for r in rows if r["precision"] == "int8"]
     out += ["", "int8's accuracy cost (fp32 − int8 pixel accuracy, all test images): " + "; ".join(drops) + "."]
@@ -86,7 +86,7 @@ class DeployTab:
         card = gr.Markdown(render=False)
         for model in VARIANTS:
             with gr.Row():
-                gr.Markdown(f"**{TITLES[model]}**")
+                gr.Markdown(f"**{VARIANTS[model].title}**")
                 for fmt in FORMATS:
                     for int8 in (False, True):
                         button = gr.Button(f"{FORMAT_NAMES[fmt]} {'int8' if int8 else 'fp32'}", size="sm")

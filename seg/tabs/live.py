@@ -6,13 +6,13 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from seg.model.config import PAIR
+from seg.model.variants import PAIR, VARIANTS, titles
 from seg.serve.models import Models
 from seg.serve.outputs import OutputDir
 from seg.serve.race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
 from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
 from seg.tabs.charts import frame_times_figure
-from seg.tabs.common import TITLES, gpu
+from seg.tabs.common import gpu
 
 STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
 INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "
@@ -59,7 +59,7 @@ class LiveTab:
         except RuntimeError as err:  # this frame's failure; the stream goes on
             raise gr.Error(f"The models could not run on this frame ({err}).") from None
         overlays = [race.lanes[n].overlay for n in PAIR]
-        return *overlays, readout(race, TITLES), race
+        return *overlays, readout(race, titles()), race
 
     def race_video(self, path, progress=gr.Progress()):
         """A clip through both models on every frame: the side-by-side video, per-frame ms, a summary."""
@@ -68,12 +68,12 @@ class LiveTab:
             frames, fps = read_video(path)
         except VideoError as err:
             raise gr.Error(str(err)) from None
-        shown, ms = race_clip(self.models, frames, fps, TITLES, progress)
+        shown, ms = race_clip(self.models, frames, fps, titles(), progress)
         out = write_video(shown, fps, self.output_dir.new() / "race.mp4")
         lines = [f"{len(frames)} frames at {fps:g} frames/s ({len(frames) / fps:.1f} s)."]
-        lines += [f"- **{TITLES[n]}**: {np.mean(v):.1f} ms per frame (median {np.median(v):.1f}), "
+        lines += [f"- **{VARIANTS[n].title}**: {np.mean(v):.1f} ms per frame (median {np.median(v):.1f}), "
                   f"{1000 / np.mean(v):.1f} frames/s alone" for n, v in ms.items()]
-        return str(out), frame_times_figure(ms, TITLES), "\n".join(lines)
+        return str(out), frame_times_figure(ms, titles()), "\n".join(lines)
 
     def render(self) -> gr.Markdown:
         """The tab; returns the camera-status line for app.py to fill when the page loads."""
@@ -82,7 +82,7 @@ class LiveTab:
         mode = gr.Radio(list(MODES), value=SAME_FRAMES, label="Race")
         with gr.Row():
             camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Your webcam", height=300)
-            overlays = [gr.Image(label=TITLES[n], type="numpy", format="jpeg", interactive=False,
+            overlays = [gr.Image(label=VARIANTS[n].title, type="numpy", format="jpeg", interactive=False,
                                  elem_id=f"live-{n}") for n in PAIR]
         figures = gr.Markdown(elem_id="live-readout")
         race = gr.State()

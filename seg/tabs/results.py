@@ -6,10 +6,10 @@ from __future__ import annotations
 import gradio as gr
 
 from seg.machine import cpu_name
+from seg.model.variants import titles
 from seg.reports.frontier import AXES, FRONTIER_JSON, load_frontier, table_markdown, time_variants
 from seg.serve.models import Models
 from seg.tabs.charts import frontier_figure
-from seg.tabs.common import TITLES
 
 DEFAULT_AXIS = "params"
 
@@ -33,7 +33,7 @@ class ResultsTab:
         title, log = AXES[axis]
         if axis == "ms":
             title += " here" if measured_ms else f", {self.frontier['timing']['cpu']}"
-        return frontier_figure(self.points(measured_ms), axis, title, log, TITLES)
+        return frontier_figure(self.points(measured_ms), axis, title, log, titles())
 
     def table(self, measured_ms: dict | None = None) -> str:
         frontier = {**self.frontier, "points": self.points(measured_ms)}

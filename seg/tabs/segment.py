@@ -13,14 +13,14 @@ import numpy as np
 from PIL import Image
 
 from seg.files import SAMPLE_PHOTO
-from seg.model.config import MIXES, PAIR, VARIANTS
+from seg.model.variants import PAIR, VARIANTS, mixes
 from seg.scoring.metrics import mask_agreement
 from seg.serve.models import Models
 from seg.serve.outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
 from seg.serve.overlay import legend_html
 from seg.serve.photos import PhotoError, load_photo
 from seg.serve.timing import Stopwatch
-from seg.tabs.common import BLURBS, TITLES, gpu
+from seg.tabs.common import gpu
 from seg.tabs.summary import agreements, many_markdown, model_numbers, pair_markdown
 
 DIM, DISAGREE, DISAGREE_NAME = 0.35, (255, 0, 255), "magenta"  # the disagreement map's photo and paint
@@ -59,12 +59,12 @@ class SegmentTab:
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
         self.output_dir = OutputDir(output_ttl_s)
-        self.mixes = [n for n in MIXES if n in models.loaded]  # what the visitor may add
+        self.mixes = [n for n in mixes() if n in models.loaded]  # what the visitor may add
 
     def status_markdown(self) -> str:
         if not self.models.errors:
             return ""
-        lines = [f"- **{TITLES[n]}** is not available: {msg}" for n, msg in self.models.errors.items()]
+        lines = [f"- **{VARIANTS[n].title}** is not available: {msg}" for n, msg in self.models.errors.items()]
         return "⚠️ Checkpoints missing or unreadable; the cost calculator still works.\n" + "\n".join(lines)
 
     def segment(self, photo_path, opacity: float = 0.5, names=PAIR) -> SegmentResult:
@@ -163,7 +163,7 @@ class SegmentTab:
         path = self.output_dir.new() / "disagreement.png"  # PNG: a crisp map, every pixel exact
         Image.fromarray(shown).save(path, format="PNG", compress_level=1)
         caption = (f"**Where the masks disagree** ({DISAGREE_NAME}): {differ.mean():.1%} of the pixels. "
-                   "Drag the slider over the photo: left {}, right {}.".format(*(TITLES[n] for n in PAIR)))
+                   "Drag the slider over the photo: left {}, right {}.".format(*(VARIANTS[n].title for n in PAIR)))
         return (overlay_reg, overlay_dsc), str(path), caption
 
     def render(self):
@@ -174,12 +174,12 @@ class SegmentTab:
             with gr.Column():
                 run = gr.Button("Segment with both models", variant="primary")
                 opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Mask opacity")
-                chosen = gr.CheckboxGroup([(f"{TITLES[n]}: {BLURBS[n]}", n) for n in self.mixes], value=[],
+                chosen = gr.CheckboxGroup([(f"{VARIANTS[n].title}: {VARIANTS[n].blurb}", n) for n in self.mixes], value=[],
                                           label="Also show the mixed SegNets", visible=bool(self.mixes))
                 gr.HTML(legend_html())
         with gr.Row():
-            overlays = [gr.Image(label=TITLES[n], format="jpeg", type="filepath", interactive=False) for n in PAIR]
-            extra_overlays = [gr.Image(label=TITLES[n], format="jpeg", type="filepath", interactive=False,
+            overlays = [gr.Image(label=VARIANTS[n].title, format="jpeg", type="filepath", interactive=False) for n in PAIR]
+            extra_overlays = [gr.Image(label=VARIANTS[n].title, format="jpeg", type="filepath", interactive=False,
                                        visible=False) for n in self.mixes]
         stats = gr.Markdown()
         with gr.Row():
@@ -187,9 +187,9 @@ class SegmentTab:
             disagreement = gr.Image(label="Where they disagree", type="filepath", format="png", interactive=False)
         compare_caption = gr.Markdown()
         with gr.Row():
-            masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG, photo size; pixel value = class)")
+            masks = [gr.File(label=f"{VARIANTS[n].title.split()[0]} mask (PNG, photo size; pixel value = class)")
                      for n in PAIR]
-            extra_masks = [gr.File(label=f"{TITLES[n].split()[0]} mask (PNG)", visible=False) for n in self.mixes]
+            extra_masks = [gr.File(label=f"{VARIANTS[n].title.split()[0]} mask (PNG)", visible=False) for n in self.mixes]
         with gr.Accordion("Raw result (what /segment returns)", open=False):
             result = gr.JSON()
         state = gr.State()

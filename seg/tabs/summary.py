@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from seg.model.config import PAIR
 from seg.model.cost import human
+from seg.model.variants import PAIR, VARIANTS
 from seg.scoring.metrics import mask_agreement
-from seg.tabs.common import TITLES
 
 
 def model_numbers(loaded, ms: float) -> dict:
@@ -42,7 +41,7 @@ def many_markdown(models: dict, masks: dict) -> str:
     then the agreement of every pair of masks."""
     names = list(models)
     base = models[names[0]]
-    rows = ["| | " + " | ".join(TITLES[n] for n in names) + " |", "|---|" + "---:|" * len(names)]
+    rows = ["| | " + " | ".join(VARIANTS[n].title for n in names) + " |", "|---|" + "---:|" * len(names)]
 
     def line(label, key, fmt):
         cells = [f"{fmt(models[n][key])} ({models[n][key] / max(base[key], 1e-9):.0%})" for n in names]
@@ -51,9 +50,9 @@ def many_markdown(models: dict, masks: dict) -> str:
     line("inference (this photo)", "ms", lambda v: f"{v:.1f} ms")
     line("parameters", "params", human)
     line(f"mult-adds at {base['input_size']}×{base['input_size']}", "mult_adds", human)
-    rows += ["", f"Percentages: of the {TITLES[names[0]]}.", "",
+    rows += ["", f"Percentages: of the {VARIANTS[names[0]].title}.", "",
              "| masks | pet IoU | pixels labelled alike |", "|---|---:|---:|"]
     for key, a in agreements(masks).items():
         left, right = key.split(" vs ")
-        rows.append(f"| {TITLES[left]} vs {TITLES[right]} | {a['pet_iou']:.1%} | {a['pixel_agreement']:.1%} |")
+        rows.append(f"| {VARIANTS[left].title} vs {VARIANTS[right].title} | {a['pet_iou']:.1%} | {a['pixel_agreement']:.1%} |")
     return "\n".join(rows)

@@ -12,14 +12,13 @@ from PIL import Image
 from seg.data.pets import decode_files, default_data_root, normalise_root, to_input
 from seg.files import SAMPLE_PHOTO
 from seg.model.checkpoint import CHECKPOINT_DIR, load_snapshots, paths
-from seg.model.config import VARIANTS
+from seg.model.variants import VARIANTS, article_figures, titles
 from seg.reports.learning_curve import CURVE_JSON, load_curve
 from seg.scoring.groups import groups_markdown
 from seg.serve.overlay import COLOURS
 from seg.serve.photos import load_photo
 from seg.tabs.charts import history_figures, learning_curve_figure
-from seg.tabs.common import TITLES
-from seg.train.recipes import ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES
+from seg.train.recipes import ARTICLE_TRAIN_IMAGES
 
 GAP = 4  # px between tiles
 SAMPLE_ZOOM = 3  # the sample replay, 128 px per tile at training size, shown 384 px a tile
@@ -82,17 +81,17 @@ class TrainingRecord:
         return (x * 255).round().to(dtype=torch.uint8).permute(1, 2, 0).numpy()
 
     def figures(self):
-        return history_figures({n: m["history"] for n, m in self.metas.items()}, TITLES)
+        return history_figures({n: m["history"] for n, m in self.metas.items()}, titles())
 
     def curve_figure(self):
-        return learning_curve_figure(self.curve, TITLES, ARTICLE_PIXEL_ACCURACY, ARTICLE_TRAIN_IMAGES)
+        return learning_curve_figure(self.curve, titles(), article_figures(), ARTICLE_TRAIN_IMAGES)
 
     def curve_caption(self) -> str:
         """What the learning curve says about the floor, in the file's own numbers."""
         said = []
         for model, fit in self.curve["fits"].items():
             need = fit["images_for_floor"]
-            said.append(f"**{TITLES[model]}**: {fit['gain_per_doubling'] * 100:+.1f} points of validation pixel "
+            said.append(f"**{VARIANTS[model].title}**: {fit['gain_per_doubling'] * 100:+.1f} points of validation pixel "
                         f"accuracy per doubling of the training images; its line reaches a {fit['test_floor']:.0%} "
                         f"test floor at " + (f"about **{need:,.0f}** training images" if need else "no size at all")
                         + f" (here: {max(p['images'] for p in self.curve['points'] if p['model'] == model)}); "
@@ -108,7 +107,7 @@ class TrainingRecord:
         rows = []
         for name, meta in self.metas.items():
             final, sizes = meta["final"] or {}, meta["data"]["split_sizes"]
-            rows.append([TITLES[name], f"{final.get('pixel_accuracy', float('nan')):.2%}",
+            rows.append([VARIANTS[name].title, f"{final.get('pixel_accuracy', float('nan')):.2%}",
                          f"{final.get('miou', float('nan')):.2%}", seed_figure(name),
                          meta["recipe"]["name"], meta["epochs_done"],
                          f"{sizes['train']} / {sizes['validation']} / {sizes.get('test', '–')}",
@@ -122,7 +121,7 @@ class TrainingRecord:
             return None
         return ("Test pixel accuracy by breed group (images in brackets), with its 95% bootstrap interval over the "
                 "group's images: the three dominant breeds hold most of the test set.\n\n"
-                + groups_markdown(reports, label=TITLES.get))
+                + groups_markdown(reports, label=titles().get))
 
     def test_images(self) -> str:
         counts = {(m["final"] or {}).get("images") for m in self.metas.values()} - {None}
@@ -158,13 +157,13 @@ class TrainingRecord:
         return self.replay(epoch), self.replay_sample(epoch)
 
     def replay_caption(self) -> str:
-        present = [TITLES[n] for n in VARIANTS if self.snapshots.get(n) is not None]
+        present = [VARIANTS[n].title for n in VARIANTS if self.snapshots.get(n) is not None]
         head = "photo, ground truth, " if self.photos is not None else ""
         note = "" if self.photos is not None else " (the dataset is not on this machine: masks only)"
         return f"Validation images. Rows: {head}{', '.join(present)}{note}."
 
     def sample_caption(self) -> str:
-        present = [TITLES[n] for n in VARIANTS if self.samples.get(n) is not None]
+        present = [VARIANTS[n].title for n in VARIANTS if self.samples.get(n) is not None]
         return f"The sample photo (CC0), then {', '.join(present)}."
 
 
@@ -174,7 +173,7 @@ def validation_count(curve: dict) -> str:
 
 
 def seed_figure(name: str) -> str:
-    return f"{ARTICLE_PIXEL_ACCURACY[name]:.2%}" if name in ARTICLE_PIXEL_ACCURACY else "– (not in the article)"
+    return f"{article_figures()[name]:.2%}" if name in article_figures() else "– (not in the article)"
 
 
 def upscale(tile: np.ndarray, factor: int) -> np.ndarray:
