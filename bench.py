@@ -23,14 +23,13 @@ from seg.model.cost import model_cost, segnet_cost
 from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.segnet import create_model
 from seg.model.variants import PAIR
+from seg.reports import bench as bench_report
+from seg.reports import deploy as deploy_report
 from seg.serve.models import predict_logits
-from seg.serve.timing import interleaved, latency_by_size, median_min_max, scaling_markdown
+from seg.serve.timing import interleaved, latency_by_size, median_min_max
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
-from seg.tabs.deploy import table_markdown as deploy_markdown
-from tools.bench_deploy import bench_deploy
-from tools.bench_live import bench_live, live_markdown
+from tools.bench_live import bench_live
 from tools.bench_serving import bench_app
-from tools.bench_serving import markdown as serving_markdown
 
 
 def stats(seconds) -> dict:
@@ -171,39 +170,6 @@ def machine() -> dict:
             "torch": torch.__version__, "python": platform.python_version()}
 
 
-def markdown(result) -> str:
-    m = result["machine"]
-    out = [f"Machine: {m['cpu']} (native bf16: {', '.join(m['native_bf16']) or 'none'}), {m['threads']} threads, "
-           f"torch {m['torch']}", "",
-           "| inference at 128×128 | path | batch | median ms | min–max |", "|---|---|---|---:|---:|"]
-    out += [f"| {k.replace(' | batch ', ' | ')} | {v['median']:.1f} | {v['min']:.1f}–{v['max']:.1f} |"
-            for k, v in result["latency"].items()]
-    out += ["", f"**Regular / DSC batch-1 latency, app path: {result['latency_ratio_batch1']:.2f}×** "
-            f"(eager NCHW: {result['latency_ratio_batch1_eager']:.2f}×; mult-adds: {result['mult_adds_ratio']:.2f}×)", "",
-            "| training step, batch 8 | path | images/s | median ms |", "|---|---|---:|---:|"]
-    out += [f"| {k} | {v['images_per_s']:.1f} | {v['median']:.0f} |" for k, v in result["training"].items()]
-    out += ["", "| DSC at 128×128, batch 1 | forward ms | in depthwise convs | in pointwise convs | the rest |",
-            "|---|---:|---:|---:|---:|"]
-    out += [f"| {k} | {v['total']:.1f} | {v['depthwise']:.1f} | {v['pointwise or regular']:.1f} | "
-            f"{v['total'] - v['depthwise'] - v['pointwise or regular']:.1f} |" for k, v in result["breakdown_dsc"].items()]
-    out += ["", "App path vs eager fp32 on real test images: " + "; ".join(
-        f"{k}: {v['flipped']} of {v['pixels']:,} mask pixels differ ({v['images']} images)"
-        for k, v in result["agreement"].items()) + "."]
-    out += ["", "| input pipeline | samples/s |", "|---|---:|"]
-    out += [f"| {k} | {v['samples_per_s']:.0f} |" for k, v in result["pipeline"].items()]
-    out += ["", "| cost calculator | median ms | min–max |", "|---|---:|---:|"]
-    out += [f"| {k} | {v['median']:.2f} | {v['min']:.2f}–{v['max']:.2f} |" for k, v in result["calculator"].items()]
-    if "app" in result:
-        out += ["", serving_markdown(result["app"])]
-    if "live" in result:
-        out += ["", live_markdown(result["live"], result["latency"])]
-    if "deploy" in result:
-        out += ["", "What DSC buys on the edge (each file timed and scored in its own process; "
-                "accuracy on all test images):", "", deploy_markdown(result["deploy"])]
-    out += ["", scaling_markdown(result["scaling"].values())]
-    return "\n".join(out)
-
-
 def pair_ratio(latency: dict, row: str) -> float:
     """Regular over DSC median ms for one row of the latency table."""
     regular, dsc = (latency[f"{name} | {row}"]["median"] for name in PAIR)
@@ -234,9 +200,12 @@ def main():
     result["scaling"] = bench_scaling(max(5, args.reps // 2))
     if not args.no_deploy:
         m = result["machine"]
-        result["deploy"] = bench_deploy(f"{m['cpu']}, {m['threads']} threads", reps=max(10, args.reps))
+        deploy = deploy_report.measure(f"{m['cpu']}, {m['threads']} threads", reps=max(10, args.reps))
+        deploy_report.store.save(deploy_report.PATH, {**deploy, "command": "python bench.py"})
+        result["deploy"] = deploy["rows"]
     ordered = {"latency_ratio_batch1": result.pop("latency_ratio_batch1"), **result}
-    print(json.dumps(ordered, indent=1) if args.json else markdown(ordered))
+    bench_report.store.save(bench_report.PATH, ordered)
+    print(json.dumps(ordered, indent=1) if args.json else bench_report.markdown(ordered))
 
 
 if __name__ == "__main__":

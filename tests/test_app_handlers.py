@@ -239,7 +239,8 @@ def test_the_photo_size_mask_follows_the_logits_not_the_label_staircase():
 
 
 def test_the_deploy_table_shows_each_pair_with_its_ratios_and_int8_cost(tmp_path):
-    from seg.tabs.deploy import saved_table, table_markdown
+    from seg.reports.deploy import table_markdown
+    from seg.tabs.deploy import saved_table
 
     def row(model, runtime, precision, mb, ms, acc):
         return {"model": model, "runtime": runtime, "precision": precision, "bytes": mb * 1e6,

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from seg.model.variants import PAIR, VARIANTS, mixes
-from seg.reports.learning_curve import load_curve
+from seg.reports import learning_curve
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
@@ -185,7 +185,7 @@ def test_training_and_about_tabs_render(page):
     # The learning curve (results/learning_curve.json): runs, line and the article's figure, per model.
     plot = page.locator("#learning-curve-plot .js-plotly-plot")
     plot.wait_for()
-    assert plot.locator(".scatterlayer .trace").count() == 3 * len(load_curve()["fits"])
+    assert plot.locator(".scatterlayer .trace").count() == 3 * len(learning_curve.load()["fits"])
     page.get_by_text("per doubling of the training images").first.wait_for()
     page.get_by_role("tab", name="About").click()
     page.get_by_text("The idea").first.wait_for()

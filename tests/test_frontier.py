@@ -10,7 +10,8 @@ from gradio import Error as GradioError
 
 from seg.model.cost import model_cost
 from seg.model.variants import VARIANTS
-from seg.reports.frontier import AXES, FRONTIER_JSON, table_markdown
+from seg.reports import frontier as frontier_report
+from seg.reports.frontier import AXES
 from seg.reports.frontier import main as frontier_main
 from seg.serve.models import Models
 from seg.tabs.results import ResultsTab
@@ -85,7 +86,7 @@ def test_without_a_file_the_command_is_named(models, tmp_path, capsys):
 def test_the_shipped_frontier_matches_the_checkpoints_and_the_cost_model():
     """results/frontier.json: one point per shipped checkpoint; accuracy = its metadata's fresh test
     score (tests/test_shipped.py checks that against a new evaluation); costs = the cost model."""
-    frontier = json.loads(FRONTIER_JSON.read_text())
+    frontier = json.loads(frontier_report.PATH.read_text())
     shipped = [n for n in VARIANTS if (ROOT / "checkpoints" / f"{n}.safetensors").exists()]
     assert [p["model"] for p in frontier["points"]] == shipped
     for p in frontier["points"]:
@@ -97,6 +98,6 @@ def test_the_shipped_frontier_matches_the_checkpoints_and_the_cost_model():
         weights = ROOT / "checkpoints" / f"{p['model']}.safetensors"
         assert p["megabytes"] == pytest.approx(weights.stat().st_size / 1e6)
         assert p["groups"] == meta["final"]["groups"], "by breed group: the figures train.py --test recorded"
-    tables = table_markdown(frontier)
+    tables = frontier_report.markdown(frontier)
     assert tables.split("by breed group")[0].count("| `segnet_") == len(shipped)
     assert tables.split("by breed group")[1].count("| `segnet_") == len(shipped)  # a row per variant there too

@@ -109,7 +109,7 @@ def test_without_two_sizes_or_a_file_the_command_says_so(tmp_path, capsys):
 
 
 def test_the_committed_curve_is_its_own_points_fitted_with_the_shipped_checkpoints_figures():
-    curve = lc.load_curve()
+    curve = lc.load()
     assert curve is not None, "results/learning_curve.json is part of the repository (python -m seg.learning_curve)"
     refit = lc.summarise(curve["points"], lc.shipped_results(ROOT / "checkpoints"))
     assert refit.keys() == curve["fits"].keys()

@@ -9,9 +9,9 @@ from PIL import Image
 
 from seg.files import SAMPLE_PHOTO
 from seg.model.checkpoint import CHECKPOINT_DIR
-from seg.model.variants import PAIR, VARIANTS
+from seg.model.variants import PAIR
 from seg.serve.models import Models
-from seg.serve.race import FREE_RUNNING, MODES, SAME_FRAMES
+from seg.serve.race import MODES
 from seg.tabs.live import LiveTab
 
 
@@ -31,16 +31,3 @@ def bench_live(frames: int = 40) -> dict:
                         **{n: {"fps": lane.fps(race.elapsed_s, mode), "mean_ms": float(np.mean(lane.ms)),
                                "taken": lane.taken, "dropped": lane.dropped} for n, lane in race.lanes.items()}}
     return result
-
-
-def live_markdown(live: dict, latency: dict) -> str:
-    rows = [f"Live path, {live['frame']} frames ({live['frames']} per race), beside batch-1 latency at 128×128 "
-            "(app path):", "", "| race | model | frames/s | mean ms (live) | taken / dropped | batch-1 ms |",
-            "|---|---|---:|---:|---:|---:|"]
-    for mode in (SAME_FRAMES, FREE_RUNNING):
-        for name in PAIR:
-            lane, batch1 = live[mode][name], latency[f"{name} | + oneDNN packed conv+ReLU (app) | batch 1"]["median"]
-            rows.append(f"| {mode} | {VARIANTS[name].title} | {lane['fps']:.1f} | {lane['mean_ms']:.1f} | "
-                        f"{lane['taken']} / {lane['dropped']} | {batch1:.1f} |")
-        rows.append(f"| {mode} | the handler (both, blending, readout) | {live[mode]['handler_fps']:.1f} | | | |")
-    return "\n".join(rows)

@@ -123,31 +123,3 @@ def bench_app(requests: int = 12) -> dict:
                        "rss_mb_after_one": after_one["rss_mb"], "rss_mb_after_twenty": after_twenty["rss_mb"],
                        "peak_rss_mb_after_one": after_one["peak_rss_mb"],
                        "peak_rss_mb_after_twenty": after_twenty["peak_rss_mb"]}}
-
-
-def markdown(a: dict) -> str:
-    out = [f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on {a['photo']}, one request at a time:", "",
-           "| model | ms the app reports (p50, min–max) | direct call, back to back | app / direct | "
-           "direct, after a request's image work |", "|---|---:|---:|---:|---:|"]
-    for name, m in a["model_ms"].items():
-        app, hot, between = m["app"], m["back_to_back"], m["after_image_work"]
-        out.append(f"| {name} | {app['median']:.1f} ({app['min']:.1f}–{app['max']:.1f}) | "
-                   f"{hot['median']:.1f} ({hot['min']:.1f}–{hot['max']:.1f}) | {m['app_over_direct']:.2f} | "
-                   f"{between['median']:.1f} ({between['min']:.1f}–{between['max']:.1f}) |")
-    server, trip = a["server_ms"], a["round_trip_ms"]
-    out += ["", "| where a request's time goes (p50) | ms |", "|---|---:|"]
-    out += [f"| {stage} | {ms:.1f} |" for stage, ms in a["stages_ms"].items()]
-    out += [f"| **server total** (min–max {server['min']:.0f}–{server['max']:.0f}) | **{server['median']:.1f}** |",
-            f"| Gradio upload, queue, file copies, transport (round trip − server) | "
-            f"{trip['median'] - server['median']:.1f} |",
-            f"| **round trip through gradio_client** (min–max {trip['min']:.0f}–{trip['max']:.0f}) | "
-            f"**{trip['median']:.1f}** |",
-            f"| the same with gradio_client's defaults (a verified SSL context per connection) | "
-            f"{a['round_trip_ms_client_defaults']['median']:.1f} |"]
-    c, s = a["concurrent_20"], a["server"]
-    out += ["", f"20 concurrent requests: {c['served']} of 20 served, p50 {c['p50_ms'] / 1000:.2f} s, "
-            f"slowest {c['max_ms'] / 1000:.2f} s (the queue serves one at a time). Server threads: at most "
-            f"{s['threads_one_request']} during one request, {s['threads_twenty_requests']} during twenty; RSS "
-            f"{s['rss_mb_after_one']:.0f} MB after one, {s['rss_mb_after_twenty']:.0f} MB after twenty "
-            f"(peak {s['peak_rss_mb_after_one']:.0f} → {s['peak_rss_mb_after_twenty']:.0f} MB)."]
-    return "\n".join(out)

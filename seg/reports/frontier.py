@@ -11,16 +11,17 @@ the loaded models again on the machine that serves it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from seg.files import RESULTS
 from seg.model.cost import human
 from seg.model.variants import PAIR, VARIANTS
+from seg.reports import store
 from seg.scoring.groups import groups_markdown
 
-FRONTIER_JSON = RESULTS / "frontier.json"
+PATH = RESULTS / "frontier.json"
+COMMAND = "python -m seg.frontier"
 # x-axis choices: key in a point, label, logarithmic axis
 AXES = {
     "params": ("parameters", True),
@@ -89,14 +90,11 @@ def measure(checkpoint_dir: Path, resamples: int, reps: int) -> dict:
             "command": "python -m seg.frontier"}
 
 
-def load_frontier(path=FRONTIER_JSON) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
+def load(path=PATH) -> dict | None:
+    return store.load(path)
 
 
-def table_markdown(frontier: dict) -> str:
+def markdown(frontier: dict) -> str:
     """One row per variant: what the figure plots, with the interval and each cost beside regular's."""
     points = frontier["points"]
     base = next((p for p in points if p["model"] == PAIR[0]), points[0])
@@ -123,20 +121,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seg.frontier", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint-dir", type=Path, default=None, help="default: checkpoints/")
-    parser.add_argument("--out", type=Path, default=FRONTIER_JSON)
+    parser.add_argument("--out", type=Path, default=PATH)
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--reps", type=int, default=30, help="timed batch-1 runs per variant")
     parser.add_argument("--markdown", action="store_true", help="print the table of --out and stop")
     args = parser.parse_args(argv)
     if args.markdown:
-        frontier = load_frontier(args.out)
+        frontier = load(args.out)
         if frontier is None:
             print(f"error: no frontier file at {args.out}; run `python -m seg.frontier` first", file=sys.stderr)
             return 2
-        print(table_markdown(frontier))
+        print(markdown(frontier))
         return 0
     from seg.data.pets import DataNotFoundError
-    from seg.files import atomic_write
     from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError
 
     try:
@@ -144,8 +141,8 @@ def main(argv=None) -> int:
     except (CheckpointError, DataNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    atomic_write(args.out, lambda tmp: tmp.write_text(json.dumps(frontier, indent=1) + "\n"))
-    print(table_markdown(frontier))
+    store.save(args.out, frontier)
+    print(markdown(frontier))
     return 0
 
 

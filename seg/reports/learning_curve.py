@@ -24,9 +24,11 @@ from pathlib import Path
 
 from seg.files import RESULTS
 from seg.model.variants import PAIR, article_figures
+from seg.reports import store
 from seg.train.recipes import ARTICLE_TRAIN_IMAGES, RECIPES, differences, from_metadata
 
-CURVE_JSON = RESULTS / "learning_curve.json"
+PATH = RESULTS / "learning_curve.json"
+COMMAND = "python -m seg.learning_curve RUN_FOLDERS"
 FLOOR = dict(zip(PAIR, (0.85, 0.84)))  # the project's goal: test pixel accuracy of the shipped pair
 IMAGES_HERE = 641  # all we can train on: 305 real training images (official split) and 336 polygon photos
 EQUAL_STEPS = 2000  # every point's budget of optimizer steps of batch 8 (the shipped runs': 25 epochs of 81)
@@ -108,14 +110,11 @@ def shipped_results(checkpoint_dir: Path) -> dict:
     return results
 
 
-def load_curve(path=CURVE_JSON) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
+def load(path=PATH) -> dict | None:
+    return store.load(path)
 
 
-def tables_markdown(curve: dict) -> str:
+def markdown(curve: dict) -> str:
     lines = ["| model | training images | seed | validation pixel accuracy | run |", "|---|---:|---:|---:|---|"]
     lines += [f"| `{p['model']}` | {p['images']} | {p['seed']} | {p['val_pixel_accuracy']:.2%} | `{p['run']}` |"
               for p in curve["points"]]
@@ -140,18 +139,17 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="*", type=Path, help="run folders holding segnet_*.json")
     parser.add_argument("--shipped", type=Path, default=Path("checkpoints"), help="for the validation-to-test drop")
-    parser.add_argument("--out", type=Path, default=CURVE_JSON)
+    parser.add_argument("--out", type=Path, default=PATH)
     parser.add_argument("--markdown", action="store_true", help="print the tables of --out and stop")
     args = parser.parse_args(argv)
     if args.markdown or not args.folders:
-        curve = load_curve(args.out)
+        curve = load(args.out)
         if curve is None:
             print(f"error: no learning-curve file at {args.out}; run `python -m seg.learning_curve FOLDER...` "
                   "first", file=sys.stderr)
             return 2
-        print(tables_markdown(curve))
+        print(markdown(curve))
         return 0
-    from seg.files import atomic_write
 
     points = read_points(args.folders)
     fits = summarise(points, shipped_results(args.shipped))
@@ -162,8 +160,8 @@ def main(argv=None) -> int:
     curve = {"points": points, "fits": fits, "steps": EQUAL_STEPS,
              "validation_images": sorted({p["validation_images"] for p in points}),
              "command": "python -m seg.learning_curve " + " ".join(map(str, args.folders))}
-    atomic_write(args.out, lambda tmp: tmp.write_text(json.dumps(curve, indent=1) + "\n"))
-    print(tables_markdown(curve))
+    store.save(args.out, curve)
+    print(markdown(curve))
     return 0
 
 

@@ -7,7 +7,8 @@ import gradio as gr
 
 from seg.machine import cpu_name
 from seg.model.variants import titles
-from seg.reports.frontier import AXES, FRONTIER_JSON, load_frontier, table_markdown, time_variants
+from seg.reports import frontier
+from seg.reports.frontier import AXES, time_variants
 from seg.serve.models import Models
 from seg.tabs.charts import frontier_figure
 
@@ -17,9 +18,9 @@ DEFAULT_AXIS = "params"
 class ResultsTab:
     """Reads the frontier file once (`python -m seg.frontier` writes it, where the test set is)."""
 
-    def __init__(self, models: Models, path=FRONTIER_JSON):
+    def __init__(self, models: Models, path=frontier.PATH):
         self.models = models
-        self.frontier = load_frontier(path)
+        self.frontier = frontier.load(path)
 
     def points(self, measured_ms: dict | None = None) -> list:
         """The file's points; with `measured_ms`, their ms replaced by this machine's."""
@@ -36,10 +37,10 @@ class ResultsTab:
         return frontier_figure(self.points(measured_ms), axis, title, log, titles())
 
     def table(self, measured_ms: dict | None = None) -> str:
-        frontier = {**self.frontier, "points": self.points(measured_ms)}
+        shown = {**self.frontier, "points": self.points(measured_ms)}
         note = (f"\n\nms measured here ({cpu_name()}), batch 1, through the app's fast path."
                 if measured_ms else "")
-        return table_markdown(frontier) + note
+        return frontier.markdown(shown) + note
 
     def measure_here(self, axis: str):
         """Time the loaded variants on the inference thread; redraw with those ms."""
@@ -51,7 +52,7 @@ class ResultsTab:
 
     def render(self):
         if not self.frontier:
-            gr.Markdown(f"No results file yet (`{FRONTIER_JSON.name}`): run `python -m seg.frontier` where "
+            gr.Markdown(f"No results file yet (`{frontier.PATH.name}`): run `python -m seg.frontier` where "
                         "the test set is.")
             return
         gr.Markdown("Each point is one shipped SegNet, trained by the same recipe: accuracy on all test images "

@@ -13,7 +13,7 @@ from seg.data.pets import decode_files, default_data_root, normalise_root, to_in
 from seg.files import SAMPLE_PHOTO
 from seg.model.checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from seg.model.variants import VARIANTS, article_figures, titles
-from seg.reports.learning_curve import CURVE_JSON, load_curve
+from seg.reports import learning_curve
 from seg.scoring.groups import groups_markdown
 from seg.serve.overlay import COLOURS
 from seg.serve.photos import load_photo
@@ -30,12 +30,12 @@ class TrainingRecord:
     """What the shipped checkpoints remember of their training, read once at start-up."""
 
     def __init__(self, checkpoint_dir=CHECKPOINT_DIR, data_root=None, run=lambda fn, *args: fn(*args),
-                 curve_path=CURVE_JSON):
+                 curve_path=learning_curve.PATH):
         # `run`: the app passes Models.run, so the torch work here (decoding and resizing the
         # replay's pictures) happens on the inference thread. On any other thread it would start
         # an OpenMP team that slows every later model run (DSC 11 -> 16-19 ms from one resize).
         self._run = run
-        self.curve = load_curve(curve_path)  # `python -m seg.learning_curve` writes it where the runs are
+        self.curve = learning_curve.load(curve_path)  # `python -m seg.learning_curve` writes it where the runs are
         self.metas, self.snapshots, self.samples = {}, {}, {}
         for name in VARIANTS:
             files = paths(checkpoint_dir, name)
