@@ -49,6 +49,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     # Not Gradio's delete_cache: that one deletes uploads of requests still waiting in the queue.
     app.sweeper = CacheSweeper(app, CACHE_TTL_S).start()
+    models.warm_up()  # in the background: the server starts answering meanwhile
     return app
 
 

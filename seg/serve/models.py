@@ -6,7 +6,7 @@ import copy
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
@@ -53,15 +53,25 @@ def synchronizer(device: torch.device):
 @dataclass
 class Loaded:
     name: str
-    model: nn.Module  # the fast path on CPU (prepared for meta["input_size"]), eager on a GPU
     eager: nn.Module  # as trained, on the CPU, for fast paths at other sizes
     meta: dict
     device: torch.device
+    _ready: nn.Module | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> nn.Module:
+        """The fast path on CPU (prepared for meta["input_size"]), eager on a GPU; built and warmed
+        on first use, which is on the inference thread (Models runs every model call there)."""
+        if self._ready is None:
+            self._ready = warmed(self.eager, self.meta["input_size"], self.device)
+        return self._ready
 
 
 class Models:
-    """The shipped variants, loaded once at start-up; a broken checkpoint never stops the app,
-    it is named in `errors` with the command that re-creates it.
+    """The shipped variants, read and checked at start-up; a broken checkpoint never stops the app,
+    it is named in `errors` with the command that re-creates it. Each fast path is built and warmed
+    on first use; `warm_up` starts the pair's in the background once the app is built, so the
+    server answers without waiting for it (a first request queues behind it on the same thread).
 
     All model work (loading, warm-up, every run) happens on one long-lived thread, `run()`'s:
     each new calling thread would otherwise bring its own OpenMP team, which competes with the
@@ -85,6 +95,10 @@ class Models:
             except CheckpointError as err:
                 command = train_command(name)
                 self.errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
+
+    def warm_up(self, names=PAIR) -> Future:
+        """Build and warm these variants' fast paths on the inference thread; returns at once."""
+        return self.submit(lambda: [self.loaded[n].model for n in names if n in self.loaded])
 
     def submit(self, fn, *args) -> Future:
         """fn(*args) on the inference thread; the caller may do other work until `.result()`."""
@@ -113,12 +127,16 @@ class Models:
 
 
 def load_variant(weights_path, device: torch.device = torch.device("cpu")) -> Loaded:
+    """The checkpoint, read and checked now; its fast path is built on first use (`Loaded.model`)."""
     model, meta = load_checkpoint(weights_path)
-    size = meta["input_size"]
+    return Loaded(meta["model"], model, meta, device)
+
+
+def warmed(model: nn.Module, size: int, device: torch.device) -> nn.Module:
     ready = prepare(model, size, device)
     if not (device.type == "cuda" and on_zero_gpu()):  # ZeroGPU: no CUDA work outside spaces.GPU
         predict_logits(ready, torch.zeros(1, 3, size, size, device=device))  # the first call pays the set-up
-    return Loaded(meta["model"], ready, model, meta, device)
+    return ready
 
 
 def segment_photo(photo: Image.Image, loaded: dict) -> dict:
