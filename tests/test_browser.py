@@ -199,3 +199,4 @@ def test_the_deploy_tab_builds_a_file_to_download(page):
     page.get_by_role("button", name="ONNX fp32").nth(1).click()  # the DSC row
     page.get_by_text("Argmax agrees with PyTorch").wait_for(timeout=300_000)
     page.locator("a[href*='segnet_dsc.onnx']").first.wait_for()  # the download link
+    shot(page, "deploy")

@@ -79,12 +79,10 @@ def test_a_file_whose_masks_differ_from_pytorch_is_not_kept(out_dir, data_root, 
     assert not (folder / "segnet_dsc.onnx").exists() and not (folder / "segnet_dsc.onnx.json").exists()
 
 
-def test_the_readme_snippets_run_on_the_exported_files(out_dir, data_root):
+def test_the_deploy_docs_snippets_run_on_the_exported_files(out_dir, data_root):
     for fmt in FORMATS:
         ensure_export(Target("segnet_dsc", fmt), out_dir, data_root=data_root)
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Deploy"):]
-    snippets = re.findall(r"```python\n(.*?)```", section, re.S)
+    snippets = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "deploy.md").read_text(), re.S)
     assert len(snippets) == 2
     for code in snippets:
         code = code.replace('"exports/', f'"{out_dir}/')

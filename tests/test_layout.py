@@ -4,6 +4,7 @@ packages and thin command modules, no file over 300 lines, app.py only wires."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,31 @@ def test_runtime_package_imports_neither_the_app_nor_the_scripts():
                                          if not {".git", ".venv", "artifacts"} & set(p.parts)), ids=str)
 def test_no_file_is_over_300_lines(path):
     assert len((ROOT / path).read_text().splitlines()) <= MAX_LINES
+
+
+def architecture_names(text: str) -> set[str]:
+    """Every file docs/architecture.md names: `seg/x/y.py` in prose, and the tree's entries."""
+    named = set(re.findall(r"\b((?:seg|tools|scripts|tests)/[\w/]+\.py)\b", text))
+    tree = text.split("```")[1]
+    folder = None
+    for line in tree.splitlines():
+        head = re.split(r"\s{2,}", line.strip())[0]
+        if not line.startswith(" ") and head.startswith("seg/"):
+            folder = head if head.endswith("/") else None
+            named.add(head)
+        elif folder and line.startswith("  ") and head.endswith(".py"):
+            named |= {folder + name.strip() for name in head.split(",")}
+    return named
+
+
+def test_the_architecture_doc_names_every_package_and_only_files_that_exist():
+    named = architecture_names((ROOT / "docs" / "architecture.md").read_text())
+    missing = sorted(n for n in named if not (ROOT / n).exists())
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"
+    packages = {f"seg/{p.parent.name}/" for p in SEG.glob("*/__init__.py")}
+    assert packages <= named, f"packages docs/architecture.md does not name: {sorted(packages - named)}"
+
+
+def test_the_architecture_check_catches_a_stale_name():
+    text = "```\nseg/model/\n  config.py   x\n  gone.py     y\nseg/files.py  z\n```\nsee `seg/serve/nope.py`"
+    assert {"seg/model/gone.py", "seg/serve/nope.py", "seg/files.py"} <= architecture_names(text)

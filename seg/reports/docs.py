@@ -14,7 +14,7 @@ from seg.files import REPO
 from seg.reports import bench, comparison, deploy, frontier, learning_curve, upsampling
 
 REPORTS = {module.PATH.name: module for module in (frontier, learning_curve, comparison, upsampling, deploy, bench)}
-BLOCK = re.compile(r"(<!-- results/(?P<name>[\w.]+) -->\n)(?P<body>.*?)(\n<!-- end results/(?P=name) -->)", re.S)
+BLOCK = re.compile(r"<!-- results/(?P<name>[\w.]+) -->\n(?P<body>.*?)\n?<!-- end results/(?P=name) -->", re.S)
 
 
 def documents(root: Path = REPO) -> list[Path]:
@@ -31,7 +31,11 @@ def table(name: str) -> str:
 
 
 def rendered(text: str) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + table(m["name"]) + m.group(4), text)
+    return BLOCK.sub(lambda m: block(m["name"]), text)
+
+
+def block(name: str) -> str:
+    return f"<!-- results/{name} -->\n{table(name)}\n<!-- end results/{name} -->"
 
 
 def stale(root: Path = REPO) -> list[str]:
@@ -40,7 +44,7 @@ def stale(root: Path = REPO) -> list[str]:
     for path in documents(root):
         text = path.read_text()
         found += [f"{path.relative_to(root)}: results/{m['name']}" for m in BLOCK.finditer(text)
-                  if m["body"] != table(m["name"])]
+                  if m[0] != block(m["name"])]
     return found
 
 
