@@ -171,3 +171,13 @@ def test_global_batchnorm_on_one_rank_is_batchnorm(tmp_path):
             assert torch.allclose(getattr(plain[1], name).float(), getattr(synced[1], name).float(), atol=1e-6)
     finally:
         dist.destroy_process_group()
+
+
+def test_global_batchnorm_keeps_the_parameters_an_optimizer_already_holds():
+    """train.py makes the optimizer before DDP wraps the model: the swap must not orphan BN's weights."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    held = {id(p) for p in torch.optim.AdamW(net.parameters()).param_groups[0]["params"]}
+    running_mean = net[1].running_mean
+    synced = sync_batchnorm(net, torch.device("cpu"))
+    assert isinstance(synced[1], AllReduceBatchNorm2d) and synced[1].running_mean is running_mean
+    assert {id(p) for p in synced.parameters()} == held

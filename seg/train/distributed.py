@@ -191,7 +191,10 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
         if type(child) is nn.BatchNorm2d:
             synced = AllReduceBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
                                           child.track_running_stats, device=device)
-            synced.load_state_dict(child.state_dict())
+            # The same Parameter and buffer objects, as torch's convert_sync_batchnorm keeps them:
+            # an optimizer made before the swap (train.py makes it before a resume) still steps them.
+            for key, value in [*child.named_parameters(recurse=False), *child.named_buffers(recurse=False)]:
+                setattr(synced, key, value)
             setattr(model, name, synced)
         else:
             sync_batchnorm(child, device)
