@@ -37,7 +37,7 @@ def get_args_parser():
     fields.add_argument("--scheduler", help=" | ".join(SCHEDULERS))
     fields.add_argument("--augment", help=" | ".join(AUGMENTATIONS))
     fields.add_argument("--init", help=" | ".join(INITS))
-    fields.add_argument("--lr-scaling", help=" | ".join(LR_SCALINGS) + " (per-conv rates, seg/recipes.py)")
+    fields.add_argument("--lr-scaling", help=" | ".join(LR_SCALINGS) + " (per-conv rates, seg/train/recipes.py)")
     fields.add_argument("--size", type=int, help="square training size in px")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test", action="store_true",

@@ -1,4 +1,4 @@
-"""seg/edge.py's unpooling gives MaxUnpool2d's outputs, bit for bit, ties included."""
+"""seg/deploy/edge.py's unpooling gives MaxUnpool2d's outputs, bit for bit, ties included."""
 
 from __future__ import annotations
 

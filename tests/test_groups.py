@@ -1,4 +1,4 @@
-"""Accuracy by breed group (seg/groups.py), exact on constructed confusion matrices, and as
+"""Accuracy by breed group (seg/scoring/groups.py), exact on constructed confusion matrices, and as
 seg.evaluate, train.py --test and the frontier table report it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""seg.pets: the torchvision-free decode and resizes are torchvision's, bit for bit, and the app
+"""seg.data.pets: the torchvision-free decode and resizes are torchvision's, bit for bit, and the app
 starts without importing torchvision."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the Oxford-IIIT Pet labels mean, where the data lives, and how a pair is decoded.
 
 Torchvision-free on purpose: the app imports these at start-up, and `import torchvision`
-(which pulls in torch._dynamo) would add seconds to it; seg.data, which reads whole splits
+(which pulls in torch._dynamo) would add seconds to it; seg.data.splits, which reads whole splits
 through torchvision's dataset class, is loaded only where a split is read. The resizes here
 are the calls torchvision's v2.Resize makes, bit for bit (tests/test_pets.py checks it), so
 the app's input, the replay's pictures and the training cache are resized alike.

@@ -3,7 +3,7 @@ ExecuTorch program lowered to XNNPACK (phones), fp32 or int8, each with a JSON c
 
     python -m seg.export --model segnet_dsc --format pte --int8 --out exports
     python -m seg.export --model segnet_regular --format onnx --out exports
-    python -m seg.export --model segnet_dsc --format onnx --unpool edge    # seg/edge.py's unpooling
+    python -m seg.export --model segnet_dsc --format onnx --unpool edge    # seg/deploy/edge.py's unpooling
 
 Exported from the BN-folded eval model at the checkpoint's input size (batch 1). Every file is
 verified against eager PyTorch before it is kept, and written under a temporary name, then
@@ -33,7 +33,7 @@ from seg.model.variants import VARIANTS
 
 FORMATS = ("onnx", "pte")
 EXPORT_DIR = Path(os.environ.get("SEG_EXPORT_DIR", REPO / ".exports"))
-UNPOOLS = ("maxunpool", "edge")  # edge: seg/edge.py's formulation (ONNX only for now, see README)
+UNPOOLS = ("maxunpool", "edge")  # edge: seg/deploy/edge.py's formulation (docs/deploy.md)
 CALIBRATION_IMAGES = 64  # trainval images for int8 calibration
 VERIFY_IMAGES = 96  # test images for the argmax check
 MIN_AGREEMENT = 0.999  # an fp32 file whose argmax differs from eager's on more pixels is not kept

@@ -1,4 +1,4 @@
-"""Validation pixel accuracy against the number of training images, and what issue #9's floor needs.
+"""Validation pixel accuracy against the number of training images, and what the project's floor needs.
 
     python -m seg.learning_curve checkpoints runs/curve/*   # -> results/learning_curve.json, and the tables
     python -m seg.learning_curve --markdown                 # the tables, from that file

@@ -3,7 +3,7 @@
     python -m seg.evaluate --checkpoint checkpoints/segnet_dsc.safetensors
     python -m seg.evaluate --compare checkpoints/segnet_regular.safetensors checkpoints/segnet_dsc.safetensors
 
-Both report pixel accuracy and mIoU overall and by breed group (seg/groups.py: the three dominant
+Both report pixel accuracy and mIoU overall and by breed group (seg/scoring/groups.py: the three dominant
 breeds, the other breeds, cats, dogs), each with a 95% bootstrap interval over the group's images.
 """
 

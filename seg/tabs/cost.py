@@ -115,7 +115,7 @@ def measure_scaling(models: Models):
 
 def render(models: Models):
     first = cost_view(*DEFAULTS.values(), DEFAULT_DSC_BLOCKS)
-    gr.Markdown("Drag a slider: every number is computed analytically by `seg/cost.py`, layer by layer.")
+    gr.Markdown("Drag a slider: every number is computed analytically by `seg/model/cost.py`, layer by layer.")
     with gr.Row():
         size = gr.Slider(32, 512, value=DEFAULTS["size"], step=1, label="Input size (H = W)")
         kernel = gr.Slider(1, 7, value=DEFAULTS["kernel"], step=2, label="Kernel size k")

@@ -64,5 +64,5 @@ class DeployTab:
                                      concurrency_id="export", concurrency_limit=1, api_visibility="private")
         file.render()
         card.render()
-        gr.Markdown("How to run a file: see the README's *Deploy* section (ONNX Runtime in Python, "
+        gr.Markdown("How to run a file: see the repository's `docs/deploy.md` (ONNX Runtime in Python, "
                     "the `.pte` with ExecuTorch's runtime).")

@@ -115,7 +115,7 @@ class TrainingRecord:
         return rows
 
     def groups_table(self) -> str | None:
-        """Test pixel accuracy by breed group (seg/groups.py), for checkpoints scored with them."""
+        """Test pixel accuracy by breed group (seg/scoring/groups.py), for checkpoints scored with them."""
         reports = {n: m["final"]["groups"] for n, m in self.metas.items() if (m["final"] or {}).get("groups")}
         if not reports:
             return None
