@@ -59,6 +59,7 @@ def test_app_input_is_resized_as_torchvision_resizes(photos):
         assert torch.equal(to_input(rgb), expected.float().div(255).unsqueeze(0))
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole app
 def test_the_app_starts_without_importing_torchvision():
     probe = "import sys, app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision'))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)

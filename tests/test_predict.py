@@ -18,6 +18,7 @@ from seg.tabs.segment import SegmentTab
 SHIPPED = ROOT / "checkpoints"
 
 
+@pytest.mark.slow  # the shipped models on every real photo
 def test_predict_writes_the_masks_segment_returns_for_the_same_photos(photos, tmp_path):
     out = tmp_path / "masks"
     assert predict_main([str(photos), "--out", str(out), "--json"]) == 0
