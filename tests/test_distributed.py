@@ -61,6 +61,8 @@ def test_two_ranks_write_one_checkpoint_that_says_so(pets, tmp_path, capsys):
     fresh = json.loads(capsys.readouterr().out)
     assert fresh["images"] == meta["final"]["images"] == 5
     assert fresh["pixel_accuracy"] == pytest.approx(meta["final"]["pixel_accuracy"], abs=1e-12)
+    # The breed groups come from the ranks' per-image confusions, each image placed once.
+    assert fresh["groups"] == meta["final"]["groups"]
 
 
 def steps(out: Path, *cmd) -> dict:

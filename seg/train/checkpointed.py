@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from seg.data.pets import BadTrimapError, DataNotFoundError, default_data_root, to_input
 from seg.data.splits import PetTensors, train_augment
@@ -33,7 +32,6 @@ from seg.model.checkpoint import (
 from seg.model.cost import model_cost
 from seg.model.segnet import create_model
 from seg.scoring.bootstrap import RESAMPLES, SEED
-from seg.scoring.evaluate import evaluate
 from seg.scoring.groups import group_report
 from seg.train import distributed
 from seg.train.distributed import Context, DistributedError
@@ -213,22 +211,15 @@ def score_test_split(args, name, test, ctx: Context) -> None:
     weights = distributed.broadcast(ctx, fresh.state_dict() if ctx.is_main else None)
     if not ctx.is_main:
         fresh.load_state_dict(weights)  # rank 0's file, on every rank
-    final, _ = evaluate_split(fresh.to(ctx.device), test[0], test[1], ctx)
+    final, _, per_image = evaluate_split(fresh.to(ctx.device), test[0], test[1], ctx, per_image=True)
     if ctx.is_main:
         meta["final"] = {"split": "test", "images": len(test[0]), **final,
-                         "groups": test_groups(fresh, test, ctx.device), "bootstrap": {"resamples": RESAMPLES,
-                                                                                      "seed": SEED}}
+                         "groups": group_report(per_image.numpy(), test[2]),
+                         "bootstrap": {"resamples": RESAMPLES, "seed": SEED}}
         meta["data"]["split_sizes"]["test"] = len(test[0])
         save_meta(args.out, name, meta)
     say(ctx, f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
         f"mIoU {final['miou']:.4f}")
-
-
-def test_groups(model, test, device) -> dict:
-    """seg.evaluate's breed groups: every test image's confusion matrix, on rank 0 alone."""
-    images, masks, ids = test
-    per_image = evaluate(model, DataLoader(PetTensors(images, masks), batch_size=16), device).per_image
-    return group_report(per_image.numpy(), ids)
 
 
 def train(args) -> int:

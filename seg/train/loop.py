@@ -106,9 +106,11 @@ def train_one_epoch(model, optimizer, loader, ctx: Context, epoch: int, recipe: 
             "lr_end": rate, "step_losses": step_losses}
 
 
-def evaluate_split(model, images, masks, ctx: Context, keep=()):
+def evaluate_split(model, images, masks, ctx: Context, keep=(), per_image=False):
     """Metrics over every image exactly once (each rank scores its shard; the sums are reduced),
-    and rank 0's predicted masks of the images at `keep` (the replay's snapshots)."""
+    and rank 0's predicted masks of the images at `keep` (the replay's snapshots). With
+    `per_image`, a third item: every image's confusion matrix (N x C x C, in the images' order,
+    on every rank), from the same pass (the breed groups' figures)."""
     broadcast_buffers(model, ctx)  # one model on every rank: rank 0's running statistics
     net = unwrap(model)
     mine = shard(ctx, len(images))
@@ -121,12 +123,15 @@ def evaluate_split(model, images, masks, ctx: Context, keep=()):
     confmat = torch.zeros(classes, classes, dtype=torch.float64)
     loss_sum = pixels = 0.0
     kept = {}
+    rows = torch.zeros(len(images) if per_image else 0, classes, classes, dtype=torch.float64)
     if mine:
         scores = evaluate(net, DataLoader(PetTensors(images[mine], masks[mine]), batch_size=16), ctx.device,
                           keep=[mine.index(i) for i in in_share])
         confmat, pixels = scores.confmat.double(), float(masks[mine].numel())
         loss_sum = scores.loss * pixels
         kept.update(zip(in_share, scores.kept))
+        if per_image:
+            rows[mine] = scores.per_image.double()  # zeros elsewhere: the sum over ranks places each once
     sums = all_sum(ctx, torch.cat([confmat.flatten(), torch.tensor([loss_sum, pixels], dtype=torch.float64)]))
     confmat, (loss_sum, pixels) = sums[:-2].reshape(classes, classes).round().long(), sums[-2:].tolist()
     elsewhere = [i for i in keep if i not in kept]
@@ -134,7 +139,8 @@ def evaluate_split(model, images, masks, ctx: Context, keep=()):
         kept.update(zip(elsewhere, evaluate(net, DataLoader(PetTensors(images[elsewhere], masks[elsewhere]),
                                                             batch_size=16), ctx.device,
                                             keep=range(len(elsewhere))).kept))
-    return {"loss": loss_sum / max(pixels, 1), **metrics_from_confusion(confmat)}, [kept[i] for i in keep]
+    result = {"loss": loss_sum / max(pixels, 1), **metrics_from_confusion(confmat)}, [kept[i] for i in keep]
+    return (*result, all_sum(ctx, rows).round().long()) if per_image else result
 
 
 @torch.inference_mode()
