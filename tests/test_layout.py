@@ -191,3 +191,19 @@ def test_the_architecture_doc_names_every_package_and_only_files_that_exist():
 def test_the_architecture_check_catches_a_stale_name():
     text = "```\nseg/model/\n  config.py   x\n  gone.py     y\nseg/files.py  z\n```\nsee `seg/serve/nope.py`"
     assert {"seg/model/gone.py", "seg/serve/nope.py", "seg/files.py"} <= architecture_names(text)
+
+
+def broken_links(root: Path = ROOT) -> list[str]:
+    """'page -> target' for every relative link of the README and docs/ whose file is missing."""
+    pages = [root / "README.md", root / "scripts" / "README.md", *sorted((root / "docs").glob("*.md"))]
+    return [f"{page.relative_to(root)} -> {link}" for page in pages if page.exists()
+            for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+            if not link.startswith(("http://", "https://")) and not (page.parent / link).exists()]
+
+
+def test_every_link_of_the_docs_leads_somewhere(tmp_path):
+    assert broken_links() == []
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("[a](docs/a.md) [b](docs/gone.md#x) [web](https://example.org)")
+    (tmp_path / "docs" / "a.md").write_text("[up](../README.md)")
+    assert broken_links(tmp_path) == ["README.md -> docs/gone.md"]
