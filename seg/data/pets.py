@@ -1,4 +1,5 @@
-"""What the Oxford-IIIT Pet labels mean, where the data lives, and how a pair is decoded.
+"""What the Oxford-IIIT Pet labels mean, where the data lives, how a pair is decoded, and the
+model's input made from any photo the same way.
 
 Torchvision-free on purpose: the app imports these at start-up, and `import torchvision`
 (which pulls in torch._dynamo) would add seconds to it; seg.data.splits, which reads whole splits

@@ -1,4 +1,4 @@
-"""A photo file in, an upright RGB image and the model's input tensor out; bad files get a message."""
+"""A photo file in, an upright RGB image out; a file that is not one gets a message a person can read."""
 
 from __future__ import annotations
 

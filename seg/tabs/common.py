@@ -1,4 +1,4 @@
-"""What every tab shows alike: the variants' display names and the GPU wrapper."""
+"""What every tab shares: the ZeroGPU wrapper (titles and colours are the Variant record's)."""
 
 from __future__ import annotations
 

@@ -42,11 +42,9 @@ class Run:
 
     @classmethod
     def new(cls, name: str, recipe: Recipe, ctx: Context, seed: int = 0, **options) -> Run:
-        """A freshly initialised variant: the same weights on every rank for a given seed."""
-        channels_last = options.pop("channels_last", None)
-        layout = training_layout(ctx.device) if channels_last is None else channels_last
-        model = build_model(name, recipe, seed, ctx.device, layout)
-        return cls(model, recipe, ctx, seed, channels_last=layout, **options)
+        """A freshly initialised variant: the same weights on every rank for a given seed (the
+        layout is the Run's to set, in __post_init__)."""
+        return cls(build_model(name, recipe, seed, ctx.device, channels_last=False), recipe, ctx, seed, **options)
 
     @property
     def net(self) -> nn.Module:
