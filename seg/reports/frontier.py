@@ -110,7 +110,7 @@ def markdown(frontier: dict) -> str:
     lines.append(f"\nAll {points[0]['images']} {frontier['split']} images; intervals: {frontier['resamples']:,} "
                  f"bootstrap resamples over images (seed {frontier['bootstrap_seed']}); ms: median of {t['reps']} "
                  f"batch-1 runs at {points[0]['size']}×{points[0]['size']} on {t['cpu']}, {t['threads']} threads; "
-                 "percentages: of the regular SegNet's.")
+                 f"percentages: of the regular SegNet's; `{frontier.get('command', COMMAND)}`.")
     if all("groups" in p for p in points):  # files written before the breed groups have none
         lines += ["", "Test pixel accuracy by breed group (images in brackets), 95% bootstrap interval over the "
                   "group's images:", "", groups_markdown({p["model"]: p["groups"] for p in points})]
