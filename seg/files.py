@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -15,7 +16,7 @@ def atomic_write(path: Path, write) -> None:
     """`write(tmp_path)`, then rename over `path`: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # per writer thread
     try:
         write(tmp)
         os.chmod(tmp, 0o644)  # temp files are private; the finished file is not

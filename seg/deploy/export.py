@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 
 from seg.data.pets import default_data_root
+from seg.deploy.calibration import prepare, save_table
 from seg.deploy.edge import EdgeSegNet
 from seg.deploy.runtimes import load_runner
 from seg.files import REPO, atomic_write
@@ -123,15 +126,19 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
     out_dir, size = writable_folder(out_dir, target), meta["input_size"]
     folded = fold_batchnorm(model).eval()
     folded = EdgeSegNet(folded) if target.unpool == "edge" else folded
-    calibration = calibration_images(size, data_root) if target.int8 else None
-    began = time.perf_counter()
-    file, details = target.file(out_dir), {}
-    try:
-        atomic_write(file, lambda tmp: details.update(lowering.write(target, folded, size, tmp, calibration)))
-    except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
-        raise ExportError(f"the {target.format} export of {target.model} failed: {type(err).__name__}: {err}") from None
-    check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
     weights = paths(checkpoint_dir, target.model)["weights"]
+    began, file, details = time.perf_counter(), target.file(out_dir), {}
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = calibration_for(target, checkpoint_dir, sha256(weights), Path(tmp), size, data_root)
+        try:
+            atomic_write(file, lambda out: details.update(lowering.write(target, folded, size, out, calibration)))
+        except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
+            raise ExportError(f"the {target.format} export of {target.model} failed: "
+                              f"{type(err).__name__}: {err}") from None
+        if calibration and calibration.cache and not calibration.stored:  # keep the ranges with the weights
+            save_table(checkpoint_dir, target.model, sha256(weights), calibration.cache,
+                       calibration.measured_on, lowering.versions())
+    check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
     card = {"file": file.name, "format": target.format, "unpool": target.unpool,
             "quantization": "int8 (static, per-channel)" if target.int8 else "none (fp32)", **details,
             "input": {"name": "image", "shape": [1, 3, size, size], "dtype": "float32",
@@ -157,11 +164,18 @@ def writable_folder(out_dir, target: Target) -> Path:
     return out_dir
 
 
+def calibration_for(target: Target, checkpoint_dir, weights_sha256: str, tmp: Path, size: int, data_root=None):
+    if not target.int8:
+        return None
+    return prepare(target.format, checkpoint_dir, target.model, weights_sha256, tmp,
+                   lambda: calibration_images(size, data_root))
+
+
 def calibration_images(size: int, data_root=None) -> torch.Tensor:
     images = real_images("trainval", CALIBRATION_IMAGES, size, data_root)
     if images is None:
-        raise ExportError("int8 needs trainval images to calibrate on: put the dataset under "
-                          f"{default_data_root()} or set SEG_DATA_ROOT")
+        raise ExportError("int8 needs trainval images to calibrate on (or, for ONNX, the checkpoint's "
+                          f"stored ranges): put the dataset under {default_data_root()} or set SEG_DATA_ROOT")
     return images
 
 
@@ -179,8 +193,20 @@ def checked(file: Path, target: Target, eager, inputs, source: str) -> dict:
     return check
 
 
+_building: dict[Path, threading.Lock] = {}
+_building_guard = threading.Lock()
+
+
 def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
-    """target's card, exporting only where its file is missing or was made from other weights."""
+    """target's card, exporting only where its file is missing or was made from other weights.
+    Callers asking for the same file at once wait for one build and share it."""
+    with _building_guard:
+        lock = _building.setdefault(target.file(out_dir).resolve(), threading.Lock())
+    with lock:
+        return cached_or_export(target, out_dir, checkpoint_dir, data_root)
+
+
+def cached_or_export(target: Target, out_dir, checkpoint_dir, data_root) -> dict:
     file, card_path = target.file(out_dir), target.card(out_dir)
     if file.exists() and card_path.exists():
         try:

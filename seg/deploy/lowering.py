@@ -25,26 +25,37 @@ def write_onnx(model, example, path: Path, calibration=None) -> dict:
     if calibration is None:
         program.save(str(path), external_data=False)  # one self-contained file, weights inside
         return {"runtime": "ONNX Runtime (CPUExecutionProvider) or onnxruntime-web", "opset": OPSET}
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Images(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter(calibration.split(1))
-
-        def get_next(self):
-            batch = next(self.batches, None)
-            return None if batch is None else {"image": batch.numpy()}
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32, ready = Path(tmp) / "fp32.onnx", Path(tmp) / "ready.onnx"
         program.save(str(fp32), external_data=False)
         quant_pre_process(str(fp32), str(ready), skip_optimization=True)  # its constant folding stores
         # MaxUnpool's zero-filled buffers as initializers: 7.9 MB of float zeros in the DSC's file
-        quantize_static(str(ready), str(path), Images(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantize_static(str(ready), str(path), images_reader(calibration.images), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibration_cache_path=calibration.cache)
+    ranges = "stored with the checkpoint" if calibration.stored else "measured now"
     return {"runtime": "ONNX Runtime (CPUExecutionProvider) or onnxruntime-web", "opset": OPSET,
-            "calibration": f"{len(calibration)} trainval images (ONNX Runtime quantize_static, QDQ)"}
+            "calibration": f"{calibration.measured_on}, ranges {ranges} (ONNX Runtime quantize_static, QDQ)"}
+
+
+def images_reader(images):
+    """ONNX Runtime's calibration input, one image per batch; None where stored ranges are used."""
+    if images is None:
+        return None
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Images(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(images.split(1))
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {"image": batch.numpy()}
+
+    return Images()
 
 
 def write_pte(model, example, path: Path, calibration=None) -> dict:
@@ -53,8 +64,8 @@ def write_pte(model, example, path: Path, calibration=None) -> dict:
 
     details = {"runtime": "ExecuTorch", "backend": "XNNPACK"}
     if calibration is not None:
-        model = quantize_pt2e(model, example, calibration)
-        details["calibration"] = f"{len(calibration)} trainval images (PT2E, XNNPACKQuantizer per-channel)"
+        model = quantize_pt2e(model, example, calibration.images)
+        details["calibration"] = f"{calibration.measured_on} (PT2E, XNNPACKQuantizer per-channel)"
     program = torch.export.export(model, example)
     edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
     details["delegated"] = delegation(edge.exported_program().graph_module)
