@@ -23,9 +23,10 @@ import gradio as gr  # noqa: E402
 
 _torch_import.join()
 
+from seg.deploy.browser import OnDevice  # noqa: E402
 from seg.serve.models import Models  # noqa: E402
 from seg.serve.uploads import CacheSweeper  # noqa: E402
-from seg.tabs import cost, deploy, live, results, segment, training  # noqa: E402
+from seg.tabs import cost, deploy, live, ondevice, results, segment, training  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 QUEUE_SIZE = int(os.environ.get("SEG_QUEUE_SIZE", 32))
@@ -50,6 +51,8 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
             results.ResultsTab(models).render()
         with gr.Tab("Training"):
             training.render(training.TrainingRecord(checkpoint_dir, run=models.run))
+        with gr.Tab("On your device"):
+            ondevice.render()
         with gr.Tab("Deploy"):
             deploy.DeployTab(checkpoint_dir).render()
         with gr.Tab("About"):
@@ -58,6 +61,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     # Not Gradio's delete_cache: that one deletes uploads of requests still waiting in the queue.
     app.sweeper = CacheSweeper(app, CACHE_TTL_S).start()
+    app.checkpoint_dir = checkpoint_dir
     models.warm_up()  # in the background: the server starts answering meanwhile
     return app
 
@@ -71,5 +75,12 @@ async def bounded_threads(_app):
     yield
 
 
+def launch(app: gr.Blocks, **kwargs):
+    """Serve the app, with the "On your device" page's routes (seg/deploy/browser.py) beside Gradio's."""
+    routes = OnDevice(app.checkpoint_dir).routes()
+    return app.launch(max_file_size=MAX_UPLOAD, show_error=False,
+                      app_kwargs={"lifespan": bounded_threads, "routes": routes}, **kwargs)
+
+
 if __name__ == "__main__":
-    build().launch(max_file_size=MAX_UPLOAD, show_error=False, app_kwargs={"lifespan": bounded_threads})
+    launch(build())

@@ -28,6 +28,7 @@ from seg.reports import deploy as deploy_report
 from seg.serve.models import predict_logits
 from seg.serve.timing import interleaved, latency_by_size, median_min_max
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
+from tools import bench_browser
 from tools.bench_live import bench_live
 from tools.bench_serving import bench_app
 
@@ -201,6 +202,7 @@ def main():
     if not args.no_deploy:
         m = result["machine"]
         deploy = deploy_report.measure(f"{m['cpu']}, {m['threads']} threads", reps=max(10, args.reps))
+        deploy = bench_browser.with_browser_rows(deploy)  # the same files in headless Chromium
         deploy_report.store.save(deploy_report.PATH, {**deploy, "command": "python bench.py"})
         result["deploy"] = deploy["rows"]
     ordered = {"latency_ratio_batch1": result.pop("latency_ratio_batch1"), **result}

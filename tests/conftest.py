@@ -73,3 +73,10 @@ def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory):
     return write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="session")
+def export_dir(tmp_path_factory):
+    """One folder of exported files (from the shipped checkpoints) for every test that needs them:
+    each file is built once per session (seg.deploy.export.ensure_export reuses what matches)."""
+    return tmp_path_factory.mktemp("exports")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, FLAGS, NO_CAMERA, need_chromium
 from conftest import ROOT
 
 from seg.model.variants import PAIR, VARIANTS, mixes
@@ -17,19 +17,14 @@ from tools.launch import running_app
 pytestmark = pytest.mark.browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("SEG_SCREENSHOTS", ROOT / "tests" / "artifacts"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a camera that plays a test pattern
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(export_dir):
     """(url, process) of one `python app.py` for the module."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does)")
-    with running_app(SEG_EXPORT_DIR=tmp_path_factory.mktemp("exports")) as (url, proc, _):
+    need_chromium()
+    with running_app(SEG_EXPORT_DIR=export_dir) as (url, proc, _):
         yield url, proc
 
 
@@ -167,7 +162,7 @@ def test_closing_the_page_stops_the_live_work(app, page):
 def test_without_a_camera_the_live_tab_says_so(page):
     """A browser with no camera at all (no fake device): a line in the tab, no error."""
     browser = page.context.browser.browser_type.launch(executable_path=CHROMIUM,
-                                                       args=[f for f in FLAGS if "fake" not in f])
+                                                       args=NO_CAMERA)
     try:
         other = browser.new_page()
         other.goto(page.url)
@@ -190,6 +185,18 @@ def test_training_and_about_tabs_render(page):
     page.get_by_role("tab", name="About").click()
     page.get_by_text("The idea").first.wait_for()
     shot(page, "about")
+
+
+def test_the_on_your_device_tab_frames_the_page(page):
+    """The tab holds the on-device page (tests/test_ondevice.py drives the page itself)."""
+    page.get_by_role("tab", name="On your device").click()
+    page.get_by_text("stays on your device").first.wait_for()
+    frame = page.frame_locator("iframe[title='Both models on your device']")
+    frame.get_by_text("Choose a photo or start the camera, then press Run.").wait_for()
+    frame.locator("#photo").set_input_files(str(ROOT / "seg" / "assets" / "chelsea.png"))
+    frame.get_by_role("button", name="Run both models on this device").click()
+    frame.get_by_text("Done: both masks were computed on this device").wait_for(timeout=300_000)
+    shot(page, "ondevice")
 
 
 def test_the_deploy_tab_builds_a_file_to_download(page):

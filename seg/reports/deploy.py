@@ -22,7 +22,8 @@ from seg.reports import store
 
 PATH = RESULTS / "deploy.json"
 COMMAND = "python -m tools.bench_deploy"
-RUNTIMES = {"torch": "PyTorch (the app's fast path)", "onnx": "ONNX Runtime", "pte": "ExecuTorch + XNNPACK"}
+RUNTIMES = {"torch": "PyTorch (the app's fast path)", "onnx": "ONNX Runtime", "pte": "ExecuTorch + XNNPACK",
+            "browser": "onnxruntime-web in Chromium (WASM, 1 thread)"}  # browser: tools/bench_browser.py
 
 
 def run_file(file: Path, reps: int) -> dict:
@@ -75,11 +76,26 @@ def table_markdown(rows: list[dict]) -> str:
         ms_reg, ms_dsc = reg["latency_ms"]["median"], dsc["latency_ms"]["median"]
         out.append(f"| {RUNTIMES[runtime]} | {precision} | {reg['bytes'] / 1e6:.1f} / {dsc['bytes'] / 1e6:.2f} "
                    f"({reg['bytes'] / dsc['bytes']:.1f}×) | {ms_reg:.1f} / {ms_dsc:.1f} ({ms_reg / ms_dsc:.1f}×) | "
-                   f"{reg['pixel_accuracy']:.2%} / {dsc['pixel_accuracy']:.2%} | "
-                   f"{reg['miou']:.3f} / {dsc['miou']:.3f} |")
+                   f"{accuracy_cells(reg, dsc)} |")
     fp32 = {(r["model"], r["runtime"]): r for r in rows if r["precision"] == "fp32"}
     drops = [f"{VARIANTS[r['model']].title}, {RUNTIMES[r['runtime']]}: "
              f"{(fp32[(r['model'], r['runtime'])]['pixel_accuracy'] - r['pixel_accuracy']) * 100:+.2f} points"
-             for r in rows if r["precision"] == "int8"]
+             for r in rows if r["precision"] == "int8" and "pixel_accuracy" in r]
     out += ["", "int8's accuracy cost (fp32 − int8 pixel accuracy, all test images): " + "; ".join(drops) + "."]
-    return "\n".join(out)
+    return "\n".join(out + browser_notes(rows))
+
+
+def accuracy_cells(reg: dict, dsc: dict) -> str:
+    if "pixel_accuracy" not in reg:  # the browser runs ONNX Runtime's files: their accuracy is that row's
+        return "as ONNX Runtime (the same files) | as ONNX Runtime"
+    return f"{reg['pixel_accuracy']:.2%} / {dsc['pixel_accuracy']:.2%} | {reg['miou']:.3f} / {dsc['miou']:.3f}"
+
+
+def browser_notes(rows: list[dict]) -> list[str]:
+    """What a visitor waits for besides the runs: the first run and the session, per precision."""
+    notes = [f"{precision}: first run {reg['first_run_ms']:.0f} / {dsc['first_run_ms']:.0f} ms, session created in "
+             f"{reg['session_ms']:.0f} / {dsc['session_ms']:.0f} ms, {dsc['wire_bytes'] / 1e6:.2f} MB of DSC on the wire"
+             for runtime, precision, reg, dsc in ratio_rows(rows) if runtime == "browser"]
+    return ["", "In the browser (regular / DSC, the sample photo, warm median of "
+            f"{next(r for r in rows if r['runtime'] == 'browser')['latency_ms']['runs']} runs): "
+            + "; ".join(notes) + "."] if notes else []
