@@ -202,6 +202,15 @@ def test_a_camera_that_is_absent_or_denied_gets_a_message(browser, app, flags, m
         other.close()
 
 
+def test_a_runtime_that_fails_to_load_is_named(browser, app):
+    page = browser.new_page()
+    page.route("**/ort/*/ort.wasm.bundle.min.mjs", lambda route: route.fulfill(status=404, body="gone"))
+    page.goto(f"{app}ondevice/")
+    page.get_by_text("The runtime (onnxruntime-web 1.31.1) failed to load").wait_for()
+    assert page.locator("#run").is_disabled()
+    page.close()
+
+
 def test_without_webassembly_the_page_says_so(browser, app):
     page = browser.new_page()
     page.add_init_script("delete globalThis.WebAssembly")

@@ -36,7 +36,8 @@ def test_the_page_its_scripts_and_the_runtime_are_served(client):
 
 
 @pytest.mark.parametrize("path", ["/ondevice/../app.py", "/ondevice/%2e%2e/app.py", "/ondevice/index.html.bak",
-                                  "/ondevice/ort/1.31.1/../../../../app.py", "/ondevice/ort/0.0.1/ort.wasm.bundle.min.mjs",
+                                  "/ondevice/ort/1.31.1/../../../../app.py",
+                                  "/ondevice/ort/0.0.1/ort.wasm.bundle.min.mjs",
                                   "/ondevice/ort/1.31.1/LICENSE.py", "/ondevice/models/..%2Fsegnet_dsc-fp32.onnx",
                                   "/ondevice/models/segnet_dsc_deep-fp32.onnx", "/ondevice/models/segnet_dsc-fp16.onnx",
                                   "/ondevice/models/segnet_dsc-fp32.pte"])

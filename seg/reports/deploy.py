@@ -93,9 +93,10 @@ def accuracy_cells(reg: dict, dsc: dict) -> str:
 
 def browser_notes(rows: list[dict]) -> list[str]:
     """What a visitor waits for besides the runs: the first run and the session, per precision."""
-    notes = [f"{precision}: first run {reg['first_run_ms']:.0f} / {dsc['first_run_ms']:.0f} ms, session created in "
-             f"{reg['session_ms']:.0f} / {dsc['session_ms']:.0f} ms, {dsc['wire_bytes'] / 1e6:.2f} MB of DSC on the wire"
+    notes = [f"{precision}: first run {reg['first_run_ms']:.0f} / {dsc['first_run_ms']:.0f} ms, session created "
+             f"in {reg['session_ms']:.0f} / {dsc['session_ms']:.0f} ms, "
+             f"{dsc['wire_bytes'] / 1e6:.2f} MB of DSC on the wire"
              for runtime, precision, reg, dsc in ratio_rows(rows) if runtime == "browser"]
-    return ["", "In the browser (regular / DSC, the sample photo, warm median of "
+    return ["", "In the browser (`python -m tools.bench_browser`: regular / DSC, the sample photo, warm median of "
             f"{next(r for r in rows if r['runtime'] == 'browser')['latency_ms']['runs']} runs): "
             + "; ".join(notes) + "."] if notes else []
