@@ -93,9 +93,11 @@ MAY_IMPORT = {
     "seg.scoring": BASE | {"seg.model", "seg.data"},
     "seg.train": BASE | {"seg.model", "seg.data", "seg.scoring"},
     "seg.serve": BASE | {"seg.model", "seg.data", "seg.scoring"},
+    "seg.dsc": BASE | {"seg.model"},
     "seg.deploy": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.serve"},
     "seg.reports": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.train", "seg.serve", "seg.deploy"},
-    "seg.tabs": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.train", "seg.serve", "seg.deploy", "seg.reports"},
+    "seg.tabs": BASE | {"seg.model", "seg.data", "seg.scoring", "seg.train", "seg.serve", "seg.deploy", "seg.reports",
+                        "seg.dsc"},
 }
 TOP_LEVEL_OTHERS = {"files", "machine"}  # every other module at seg/'s top is a thin command module
 THIN_LINES = 15

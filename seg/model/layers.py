@@ -8,13 +8,18 @@ from seg.model.config import CONV_KINDS, check_choice, check_kernel, check_posit
 
 
 class SeparableConv2d(nn.Module):
-    """Depthwise k x k (one filter per input channel) then pointwise 1 x 1, as in timm."""
+    """Depthwise k x k (one filter per input channel) then pointwise 1 x 1, as in timm. The
+    depthwise conv takes the spatial arguments (stride, padding — size-preserving by default —,
+    dilation, padding mode), the pointwise conv the bias: seg.dsc.convert builds one in place of
+    any nn.Conv2d this way, with the same output shape."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, bias: bool = False):
+    def __init__(self, in_ch: int, out_ch: int, kernel_size, bias: bool = False, stride=1, padding=None,
+                 dilation=1, padding_mode: str = "zeros"):
         super().__init__()
-        self.conv_dw = nn.Conv2d(
-            in_ch, in_ch, kernel_size, padding=kernel_size // 2, groups=in_ch, bias=False
-        )
+        if padding is None:
+            padding = kernel_size // 2 if isinstance(kernel_size, int) else tuple(k // 2 for k in kernel_size)
+        self.conv_dw = nn.Conv2d(in_ch, in_ch, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                                 groups=in_ch, bias=False, padding_mode=padding_mode)
         self.conv_pw = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
 
     def forward(self, x):
