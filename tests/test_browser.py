@@ -95,6 +95,15 @@ def test_moving_a_cost_slider_redraws_the_chart(page):
     shot(page, "cost")
 
 
+def test_the_calculator_analyses_any_torchvision_model(page):
+    page.get_by_role("tab", name="Cost calculator").click()
+    page.get_by_role("button", name="Analyse").click()  # resnet50 at 224, the defaults
+    page.get_by_text("resnet50 at 224×224, your choice").wait_for()
+    page.get_by_label("layer1").uncheck()
+    page.get_by_text("(14 convolutions)").wait_for()  # layer1's three 3×3 convs stay regular
+    shot(page, "cost-any-model")
+
+
 def test_the_results_chart_has_a_point_per_variant_and_switches_its_axis(page):
     page.get_by_role("tab", name="Results").click()
     plot = page.locator("#frontier-plot .js-plotly-plot")

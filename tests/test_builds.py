@@ -9,6 +9,7 @@ import pytest
 from seg.deploy import export as exporting
 from seg.deploy.export import Target, ensure_export
 
+pytestmark = pytest.mark.slow  # three exports at once
 pytest.importorskip("onnxruntime")
 
 

@@ -36,12 +36,14 @@ def pair(request):
     return request.param, model, convert(model).eval()
 
 
+@pytest.mark.slow  # twelve architectures built and traced: seconds each
 def test_the_converted_model_runs_with_the_same_output_shape(pair):
     _, model, converted = pair
     x = torch.randn(1, *SIZE)
     assert outputs(converted, x) == outputs(model, x)
 
 
+@pytest.mark.slow  # twelve architectures built and traced: seconds each
 def test_the_report_totals_equal_torchinfo_on_the_converted_model(pair):
     _, model, converted = pair
     totals = report(model, SIZE)["totals"]
@@ -51,6 +53,7 @@ def test_the_report_totals_equal_torchinfo_on_the_converted_model(pair):
     assert (totals["params_before"], totals["mult_adds_before"]) == (before.total_params, before.total_mult_adds)
 
 
+@pytest.mark.slow  # twelve architectures built and traced: seconds each
 def test_every_dense_kxk_conv_is_replaced_alike_and_the_rest_is_left_and_listed(pair):
     _, model, converted = pair
     decisions = plan(model)
@@ -137,6 +140,7 @@ def cli(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_the_cli_reports_a_torchvision_model_and_the_projects_own(capsys):
     code, out, _ = cli(capsys, "torchvision:resnet50", "--input", "3x224x224")
     assert code == 0 and "17 of 53 convolutions become depthwise-separable" in out

@@ -45,6 +45,7 @@ def test_nothing_else_is_served(client, path):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.slow  # an export
 def test_a_model_file_is_built_on_first_request_and_served(client, tmp_path):
     card = client.get("/ondevice/models/segnet_dsc-fp32.json")
     assert card.status_code == 200 and card.json()["file"] == "segnet_dsc.onnx"

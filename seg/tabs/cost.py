@@ -14,6 +14,7 @@ from seg.model.segnet import create_model
 from seg.model.variants import PAIR
 from seg.serve.models import Models
 from seg.serve.timing import latency_by_size, scaling_markdown
+from seg.tabs.anymodel import AnyModel
 from seg.tabs.charts import scaling_figure, segnet_figure, stack_figures
 
 DEFAULTS = {"size": 128, "kernel": 3, "channels": 64, "layers": 4}  # the seed's Figure 4
@@ -153,6 +154,7 @@ def render(models: Models):
     # On the inference thread: torchinfo runs the layers, and torch on a worker thread would
     # leave an OpenMP team there that slows the models' later runs.
     check.click(lambda *values: models.run(crosscheck, *values), inputs, check_out, api_visibility="private")
+    AnyModel(models).render()
     gr.Markdown("### Do fewer mult-adds mean less time? Measure it on this machine")
     measure = gr.Button("Time both trained models at 64, 128, 256 and 512 px (about 20 s)")
     with gr.Row():
