@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,19 @@ def tiny_checkpoints(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory):
-    """One folder of exported files (from the shipped checkpoints) for every test that needs them:
-    each file is built once per session (seg.deploy.export.ensure_export reuses what matches)."""
-    return tmp_path_factory.mktemp("exports")
+    """One folder of exported files (from the shipped checkpoints) for every test that needs them,
+    shared by the parallel workers of a run: each file is built once (seg.deploy.export's
+    ensure_export reuses what matches, and locks a file being built across processes)."""
+    root = tmp_path_factory.getbasetemp()
+    folder = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "exports"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Parallel workers on a 2-core machine: one torch thread each, or their OpenMP teams spin
+        # against each other. The apps and trainings the tests start keep their own threads.
+        import torch
+
+        torch.set_num_threads(1)

@@ -13,6 +13,7 @@ renamed: a failed export leaves nothing behind.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +158,7 @@ def writable_folder(out_dir, target: Target) -> Path:
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write-test-{target.stem}"
+        probe = out_dir / f".write-test-{target.stem}.{os.getpid()}.{threading.get_ident()}"  # one per writer
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
@@ -199,11 +201,23 @@ _building_guard = threading.Lock()
 
 def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
     """target's card, exporting only where its file is missing or was made from other weights.
-    Callers asking for the same file at once wait for one build and share it."""
+    Callers asking for the same file at once wait for one build and share it: threads of this
+    process, and processes sharing the folder (several app workers, parallel test runs)."""
     with _building_guard:
         lock = _building.setdefault(target.file(out_dir).resolve(), threading.Lock())
-    with lock:
+    with lock, across_processes(writable_folder(out_dir, target) / f".{target.file(out_dir).name}.lock"):
         return cached_or_export(target, out_dir, checkpoint_dir, data_root)
+
+
+@contextmanager
+def across_processes(lock_file: Path):
+    """An exclusive flock on lock_file while the block runs (released if the process dies)."""
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def cached_or_export(target: Target, out_dir, checkpoint_dir, data_root) -> dict:
