@@ -168,7 +168,9 @@ def test_global_batchnorm_on_one_rank_is_batchnorm(tmp_path):
             out.backward()
         assert outputs[0].item() == pytest.approx(outputs[1].item(), rel=1e-5)
         for a, b in zip(plain.parameters(), synced.parameters()):
-            assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+            # atol: the conv bias ahead of BatchNorm has a gradient of exactly zero, which float32
+            # sums leave at ~1e-5 either way, more or less with the thread count
+            assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4)
         for name in ("running_mean", "running_var", "num_batches_tracked"):
             assert torch.allclose(getattr(plain[1], name).float(), getattr(synced[1], name).float(), atol=1e-6)
     finally:
