@@ -97,6 +97,9 @@ def test_moving_a_cost_slider_redraws_the_chart(page):
 
 def test_the_calculator_analyses_any_torchvision_model(page):
     page.get_by_role("tab", name="Cost calculator").click()
+    page.get_by_label("Architecture (torchvision)").click()  # the full list arrives on focus
+    page.get_by_role("option", name="vgg16", exact=True).wait_for()
+    page.keyboard.press("Escape")
     page.get_by_role("button", name="Analyse").click()  # resnet50 at 224, the defaults
     page.get_by_text("resnet50 at 224×224, your choice").wait_for()
     page.get_by_label("layer1").uncheck()

@@ -61,7 +61,7 @@ def test_app_input_is_resized_as_torchvision_resizes(photos):
 
 @pytest.mark.slow  # a fresh interpreter imports the whole app
 def test_the_app_starts_without_importing_torchvision():
-    probe = "import sys, app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision'))"
+    probe = "import sys, app; app.build(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision'))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -117,13 +117,17 @@ class AnyModel:
                     "Built without weights (no download), traced once per input size; every number is "
                     "`seg.dsc.report`'s, exact (torchinfo's counting rule).")
         with gr.Row():
-            name = gr.Dropdown(sorted(torchvision_names()), value=DEFAULT[0], label="Architecture (torchvision)")
+            # The full list on first focus: listing it imports torchvision (seconds), which the app's
+            # start does not wait for.
+            name = gr.Dropdown([DEFAULT[0]], value=DEFAULT[0], label="Architecture (torchvision)")
             size = gr.Number(value=DEFAULT[1], precision=0, minimum=SIZES[0], maximum=SIZES[1], label="Input size (px)")
             go_button = gr.Button("Analyse", variant="primary")
         stages = gr.CheckboxGroup([], label="Stages to build from DSC")
         with gr.Row():
             chart = gr.Plot(show_label=False)
             text = gr.Markdown()
+        name.focus(lambda: gr.update(choices=sorted(torchvision_names())), None, name, api_visibility="private",
+                   show_progress="hidden")
         go_button.click(self.analyse, [name, size], [stages, chart, text], api_visibility="private")
         stages.input(self.choose, [name, size, stages], [chart, text], api_visibility="private",
                      trigger_mode="always_last", show_progress="hidden")
