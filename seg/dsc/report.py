@@ -1,8 +1,8 @@
 """What converting a model to DSC saves, convolution by convolution: parameters and mult-adds
 before and after, from the analytic cost model on the shapes of one forward pass.
 
-The counting rule is torchinfo's, so the totals can be checked against it: a convolution costs
-(weight + bias elements) x its output's height x width per call; any other layer with parameters
+The counting rule is torchinfo's, so the totals can be checked against it: a convolution (transposed
+ones too) costs (weight + bias elements) x its output's height x width per call; any other layer with parameters
 costs its parameter count per call (batch 1). A replaced convolution's depthwise and pointwise
 parts are counted the same way at the same output size.
 """
@@ -56,6 +56,12 @@ def trace(model: nn.Module, input_size) -> dict[str, list]:
     return calls
 
 
+def per_position(module: nn.Module) -> bool:
+    """torchinfo's rule, by class name: every convolution (transposed ones too) costs its parameters
+    at each output position; any other layer once per sample."""
+    return "Conv" in type(module).__name__
+
+
 def separable_params(conv: nn.Conv2d) -> int:
     bias = conv.out_channels if conv.bias is not None else 0
     return conv.in_channels * prod(conv.kernel_size) + conv.in_channels * conv.out_channels + bias
@@ -79,7 +85,7 @@ def report(model: nn.Module, input_size, include=None, exclude=None) -> dict:
     modules = dict(model.named_modules())
     rows = [conv_row(name, modules[name], calls.get(name, []), action) for name, action in decisions.items()]
     params = sum(p.numel() for p in model.parameters())
-    mult_adds = sum(own_params(modules[name]) * (prod(shape[2:]) if isinstance(modules[name], nn.Conv2d) else 1)
+    mult_adds = sum(own_params(modules[name]) * (prod(shape[2:]) if per_position(modules[name]) else 1)
                     for name, shapes in calls.items() for shape in shapes)
     for row in rows:
         row["share_params"] = row["params_before"] / params if params else 0.0
