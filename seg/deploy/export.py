@@ -195,24 +195,25 @@ def checked(file: Path, target: Target, eager, inputs, source: str) -> dict:
     return check
 
 
-_building: dict[Path, threading.Lock] = {}
-_building_guard = threading.Lock()
-
-
 def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_DIR, data_root=None) -> dict:
     """target's card, exporting only where its file is missing or was made from other weights.
     Callers asking for the same file at once wait for one build and share it: threads of this
-    process, and processes sharing the folder (several app workers, parallel test runs)."""
-    with _building_guard:
-        lock = _building.setdefault(target.file(out_dir).resolve(), threading.Lock())
-    with lock, across_processes(writable_folder(out_dir, target) / f".{target.file(out_dir).name}.lock"):
+    process and processes sharing the folder (several app workers, parallel test runs) alike."""
+    with build_lock(Path(out_dir), target):
         return cached_or_export(target, out_dir, checkpoint_dir, data_root)
 
 
 @contextmanager
-def across_processes(lock_file: Path):
-    """An exclusive flock on lock_file while the block runs (released if the process dies)."""
-    with open(lock_file, "a") as handle:
+def build_lock(out_dir: Path, target: Target):
+    """An exclusive flock on a lock file beside target's file while the block runs. flock belongs to
+    each open() of the file, so it excludes other threads as well as other processes, and the
+    kernel releases it if the process dies."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(out_dir / f".{target.file(out_dir).name}.lock", "a")
+    except OSError as err:
+        raise ExportError(f"cannot write to {out_dir}: {err.strerror or err}") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
