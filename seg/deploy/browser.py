@@ -10,6 +10,7 @@ ranges, so no dataset is needed). Nothing is ever uploaded: every route is a GET
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import anyio
@@ -37,8 +38,14 @@ _builds = anyio.CapacityLimiter(1)
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}  # the runtime's path names its version
 
 
+@lru_cache(maxsize=1)
 def runtime_manifest() -> dict:
+    """The vendored runtime's manifest (tools/vendor_ort.py): its version and files, read once."""
     return json.loads((VENDOR_DIR / "MANIFEST.json").read_text())
+
+
+def runtime_file_named(suffix: str) -> str:
+    return next(name for name in runtime_manifest()["files"] if name.endswith(suffix))
 
 
 def page_config(models=PAIR) -> dict:
@@ -47,8 +54,8 @@ def page_config(models=PAIR) -> dict:
     return {"input_size": INPUT_SIZE, "classes": list(CLASS_NAMES), "colours": COLOURS.tolist(),
             "max_pixels": MAX_PIXELS, "max_side": MAX_SIDE, "warm_runs": WARM_RUNS, "precisions": list(PRECISIONS),
             "runtime": {"name": runtime["package"], "version": runtime["version"],
-                        "path": f"ort/{runtime['version']}/", "bundle": "ort.wasm.bundle.min.mjs",
-                        "binary": "ort-wasm-simd-threaded.wasm"},
+                        "path": f"ort/{runtime['version']}/", "bundle": runtime_file_named(".mjs"),
+                        "binary": runtime_file_named(".wasm")},
             "models": [{"name": m, "title": VARIANTS[m].title, "colour": VARIANTS[m].colour} for m in models]}
 
 
