@@ -19,6 +19,7 @@ import sys
 from seg.dsc.convert import REPLACED
 from seg.dsc.report import report
 from seg.dsc.zoo import UnknownModel, build, default_input
+from seg.model.cost import human
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,13 +33,6 @@ def input_size(text: str) -> tuple[int, int, int]:
     if not match or min(map(int, match.groups())) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not an input size: write it as CxHxW, e.g. 3x224x224")
     return tuple(map(int, match.groups()))
-
-
-def human(n: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(int(n))
 
 
 def summary(spec: str, result: dict) -> str:

@@ -90,12 +90,16 @@ def report(model: nn.Module, input_size, include=None, exclude=None) -> dict:
     for row in rows:
         row["share_params"] = row["params_before"] / params if params else 0.0
         row["share_mult_adds"] = row["mult_adds_before"] / mult_adds if mult_adds else 0.0
-    replaced = [r for r in rows if r["action"] == REPLACED]
-    totals = {"params_before": params, "mult_adds_before": mult_adds,
-              "params_after": params - sum(r["params_before"] - r["params_after"] for r in replaced),
-              "mult_adds_after": mult_adds - sum(r["mult_adds_before"] - r["mult_adds_after"] for r in replaced),
-              "convolutions": len(rows), "replaced": len(replaced)}
+    totals = {**totals_after(params, mult_adds, [r for r in rows if r["action"] == REPLACED]),
+              "convolutions": len(rows)}
     return {"input": list(input_size), "convolutions": rows, "totals": totals, "stages": stages(rows)}
+
+
+def totals_after(params: int, mult_adds: int, replaced: list[dict]) -> dict:
+    """The model's totals before, and after converting the given convolutions' rows."""
+    return {"params_before": params, "mult_adds_before": mult_adds, "replaced": len(replaced),
+            "params_after": params - sum(r["params_before"] - r["params_after"] for r in replaced),
+            "mult_adds_after": mult_adds - sum(r["mult_adds_before"] - r["mult_adds_after"] for r in replaced)}
 
 
 def stages(rows: list[dict]) -> list[dict]:

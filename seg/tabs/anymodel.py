@@ -14,7 +14,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from seg.dsc.convert import REPLACED
-from seg.dsc.report import report
+from seg.dsc.report import report, totals_after
 from seg.dsc.zoo import UnknownModel, build, torchvision_names
 from seg.model.cost import human
 from seg.serve.models import Models
@@ -46,10 +46,7 @@ def chosen_totals(result: dict, stages) -> dict:
     """The totals with only the chosen stages' dense convolutions converted (= report(..., include=
     their patterns), without tracing again)."""
     rows = [r for r in result["convolutions"] if r["action"] == REPLACED and r["stage"] in set(stages)]
-    t = result["totals"]
-    return {"params_before": t["params_before"], "mult_adds_before": t["mult_adds_before"], "replaced": len(rows),
-            "params_after": t["params_before"] - sum(r["params_before"] - r["params_after"] for r in rows),
-            "mult_adds_after": t["mult_adds_before"] - sum(r["mult_adds_before"] - r["mult_adds_after"] for r in rows)}
+    return totals_after(result["totals"]["params_before"], result["totals"]["mult_adds_before"], rows)
 
 
 def convertible(result: dict) -> list[str]:
