@@ -1,17 +1,14 @@
-"""Debian's Chromium for the browser tests: where it is, and how it is started (headless, offline
-of everything but the app, a fake camera that plays a test pattern)."""
+"""Chromium for the browser tests (tools/chromium.py), its variants without a camera, and the skip."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+from tools.chromium import CHROMIUM, FLAGS
+
+__all__ = ["CHROMIUM", "FLAGS", "NO_CAMERA", "NO_PROMPT_ANSWER", "need_chromium"]
 NO_CAMERA = [f for f in FLAGS if "fake-device" not in f]  # no camera at all
 NO_PROMPT_ANSWER = [f for f in FLAGS if "fake-ui" not in f]  # a camera, but nobody grants it
 

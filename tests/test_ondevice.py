@@ -11,14 +11,13 @@ from chromium import CHROMIUM, FLAGS, NO_CAMERA, NO_PROMPT_ANSWER, need_chromium
 from conftest import PHOTOS, ROOT
 
 from seg.model.variants import PAIR
+from tools.bench_browser import DONE as DONE_OR_ERROR
 from tools.launch import running_app
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 SAMPLE = ROOT / "seg" / "assets" / "chelsea.png"
 DONE = "Done: both masks were computed on this device"
-FINISHED = """() => { const s = document.querySelector('#status');
-  return (s.textContent.startsWith('Done') || s.className === 'error') && !window.onDevice.state.busy; }"""
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +61,26 @@ def choose(page, path):
 def run(page, precision="fp32"):
     page.locator(f"input[name=precision][value={precision}]").check()
     page.get_by_role("button", name="Run both models on this device").click()
-    page.wait_for_function(FINISHED)
+    page.wait_for_function(DONE_OR_ERROR)
     return page.locator("#status").text_content()
 
 
-def server_masks(path) -> dict:
-    """What /segment computes for the photo, at the models' 128x128: the app's own models."""
+@pytest.fixture(scope="module")
+def server_masks():
+    """What /segment computes for a photo, at the models' 128x128: the app's own models."""
     from seg.serve.models import Models
     from seg.serve.photos import load_photo
 
-    models = server_masks.models = getattr(server_masks, "models", None) or Models(ROOT / "checkpoints")
-    results = models.segment(load_photo(path), list(PAIR))
-    return {name: np.asarray(result["logits"]).argmax(0).ravel() for name, result in results.items()}
+    models = Models(ROOT / "checkpoints")
+
+    def masks(path) -> dict:
+        results = models.segment(load_photo(path), list(PAIR))
+        return {name: np.asarray(result["logits"]).argmax(0).ravel() for name, result in results.items()}
+
+    return masks
 
 
-def test_both_models_run_in_the_page_and_agree_with_the_server(browser, app):
+def test_both_models_run_in_the_page_and_agree_with_the_server(browser, app, server_masks):
     requests = []
     page = open_page(browser, app, requests)
     photos = sorted(PHOTOS.glob("*")) if PHOTOS.is_dir() else [SAMPLE]
@@ -156,7 +160,7 @@ def test_pressing_run_twice_runs_once_and_switching_precision_restarts(page):
     button.click()
     page.locator("#run").dispatch_event("click")  # a second press while it runs (the button is disabled)
     page.locator("input[name=precision][value=int8]").check()  # mid-run
-    page.wait_for_function(FINISHED)
+    page.wait_for_function(DONE_OR_ERROR)
     assert page.locator("#status").text_content().startswith(DONE + " (int8)")
     assert {v["precision"] for v in page.evaluate("Object.values(window.onDevice.last)")} == {"int8"}
     assert not page.locator("#run").is_disabled()

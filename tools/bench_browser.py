@@ -7,19 +7,18 @@ and the torch fast path. bench.py and tools.bench_deploy run it as part of their
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
+from pathlib import Path
 
 from seg.deploy.browser import PRECISIONS
 from seg.deploy.export import EXPORT_DIR
 from seg.files import SAMPLE_PHOTO
 from seg.model.variants import PAIR
 from seg.reports import deploy
+from tools.chromium import CHROMIUM, FLAGS
 from tools.launch import running_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+# The page's run has ended: its status says Done, or is an error, and nothing is running.
 DONE = """() => { const s = document.querySelector('#status');
   return (s.textContent.startsWith('Done') || s.className === 'error') && !window.onDevice.state.busy; }"""
 
@@ -30,7 +29,7 @@ def available() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "playwright is not installed (pip install -r requirements-dev.txt)"
-    return None if shutil.which("chromium") else "Chromium is not installed (apt-get install chromium)"
+    return None if Path(CHROMIUM).exists() else "Chromium is not installed (apt-get install chromium)"
 
 
 def measure(warm: int = 20, export_dir=EXPORT_DIR) -> list[dict]:
