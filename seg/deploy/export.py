@@ -23,6 +23,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -74,6 +75,14 @@ def check_target(model: str, fmt: str, int8: bool = False, unpool: str = "maxunp
 
 
 def sha256(path: Path) -> str:
+    """The file's SHA-256, hashed again only when the file changes: every request for a cached
+    export checks it against the checkpoint, and the regular checkpoint is 61 MB."""
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -129,16 +138,17 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
     folded = fold_batchnorm(model).eval()
     folded = EdgeSegNet(folded) if target.unpool == "edge" else folded
     weights = paths(checkpoint_dir, target.model)["weights"]
+    weights_sha256 = sha256(weights)  # read once: the regular checkpoint is 61 MB
     began, file, details = time.perf_counter(), target.file(out_dir), {}
     with tempfile.TemporaryDirectory() as tmp:
-        calibration = calibration_for(target, checkpoint_dir, sha256(weights), Path(tmp), size, data_root)
+        calibration = calibration_for(target, checkpoint_dir, weights_sha256, Path(tmp), size, data_root)
         try:
             atomic_write(file, lambda out: details.update(lowering.write(target, folded, size, out, calibration)))
         except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
             raise ExportError(f"the {target.format} export of {target.model} failed: "
                               f"{type(err).__name__}: {err}") from None
         if calibration and calibration.cache and not calibration.stored:  # keep the ranges with the weights
-            save_table(checkpoint_dir, target.model, sha256(weights), calibration.cache,
+            save_table(checkpoint_dir, target.model, weights_sha256, calibration.cache,
                        calibration.measured_on, lowering.versions())
     check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
     card = {"file": file.name, "format": target.format, "unpool": target.unpool,
@@ -147,7 +157,7 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
                       "range": "RGB in [0, 1], resized to the model's size"},
             "output": {"shape": [1, meta["num_classes"], size, size], "classes": ["pet", "background", "border"]},
             "bytes": file.stat().st_size, "params": meta["params"], "mult_adds": meta["mult_adds"],
-            "source": {"checkpoint": weights.name, "sha256": sha256(weights), "git_commit": meta.get("git_commit")},
+            "source": {"checkpoint": weights.name, "sha256": weights_sha256, "git_commit": meta.get("git_commit")},
             "verification": check, "export_seconds": round(time.perf_counter() - began, 1),
             "versions": lowering.versions()}
     atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
