@@ -1,5 +1,5 @@
-"""The SegNet builder (`create_model`), at its old import path.
+"""The net builder (`create_model`), at its old import path.
 
-The code lives in seg/model/segnet.py; this module keeps the name people type."""
+The code lives in seg/model/factory.py; this module keeps the name people type."""
 
-from seg.model.segnet import *  # noqa: F401,F403
+from seg.model.factory import create_model, init_weights  # noqa: F401

@@ -58,7 +58,7 @@ def write_tiny_checkpoints(folder: Path, base_channels: int = 4) -> Path:
 
     from seg.model.checkpoint import save_checkpoint
     from seg.model.cost import model_cost
-    from seg.model.segnet import create_model
+    from seg.model.factory import create_model
     from seg.model.variants import VARIANTS
 
     for name in VARIANTS:

@@ -10,8 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
 from seg.model.cost import conv_cost, main, model_cost, segnet_cost, stack_cost
+from seg.model.factory import create_model
 from seg.model.layers import build_stack
-from seg.model.segnet import create_model
 from seg.model.variants import VARIANTS
 
 KINDS = ["regular", "dsc"]

@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
+from seg.model.factory import create_model
 from seg.model.fastpath import OneDNNConv
-from seg.model.segnet import SegNet, create_model
+from seg.model.segnet import SegNet
 from seg.serve import models as inference
 from seg.serve.models import Models, inference_device, prepare, segment_photo, synchronizer
 

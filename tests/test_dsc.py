@@ -13,8 +13,8 @@ from torch import nn
 from seg.dsc import convert, plan, report
 from seg.dsc.convert import LEFT, REPLACED
 from seg.dsc.zoo import build
+from seg.model.factory import create_model
 from seg.model.layers import SeparableConv2d
-from seg.model.segnet import create_model
 
 # Classification and segmentation, plain, residual, inverted-residual, dense, grouped, dilated.
 TORCHVISION = ["resnet18", "resnet50", "vgg16", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny",

@@ -7,8 +7,8 @@ import torch
 
 from seg.deploy.edge import EdgeSegNet, WindowMax
 from seg.model.checkpoint import load_checkpoint, paths
+from seg.model.factory import create_model
 from seg.model.fastpath import fold_batchnorm
-from seg.model.segnet import create_model
 
 VARIANTS = ["segnet_regular", "segnet_dsc"]
 

@@ -13,7 +13,7 @@ from conftest import ROOT
 
 from seg.deploy.export import ExportError, Target, check_target, ensure_export, export
 from seg.deploy.runtimes import score_file
-from seg.model.segnet import create_model
+from seg.model.factory import create_model
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("onnxruntime")

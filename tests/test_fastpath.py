@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seg.model.factory import create_model
 from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.layers import ConvBNReLU
-from seg.model.segnet import create_model
 from seg.model.variants import VARIANTS
 from seg.serve.models import predict_logits
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from seg.model.config import BLOCK_NAMES
+from seg.model.factory import create_model
 from seg.model.layers import SeparableConv2d, create_conv2d
-from seg.model.segnet import create_model
 from seg.model.variants import VARIANTS
 
 NAMES = list(VARIANTS)

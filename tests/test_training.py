@@ -12,7 +12,7 @@ from synthetic import make_oxford_layout
 
 import train
 from seg.model.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths, save_checkpoint
-from seg.model.segnet import create_model
+from seg.model.factory import create_model
 from seg.model.variants import VARIANTS
 from seg.scoring.evaluate import main as evaluate_main
 from seg.train import run as run_module

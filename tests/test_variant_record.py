@@ -12,7 +12,7 @@ from PIL import Image
 from seg.deploy.export import check_target
 from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
-from seg.model.segnet import create_model
+from seg.model.factory import create_model
 from seg.model.variants import PAIR, VARIANTS, Variant, article_figures, colour_of, mixes, register, titles
 from seg.serve.models import Models
 from seg.tabs.cost import cost_view

@@ -9,7 +9,7 @@ from PIL import Image
 
 from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
-from seg.model.segnet import create_model
+from seg.model.factory import create_model
 from seg.model.variants import PAIR, VARIANTS, mixes
 from seg.serve.models import Models
 from seg.tabs.cost import cost_view

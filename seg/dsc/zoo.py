@@ -39,7 +39,7 @@ def build(spec: str) -> nn.Module:
         extra = {"weights_backbone": None} if torchvision_names()[name] == "segmentation" else {}
         return torchvision.models.get_model(name, weights=None, **extra).eval()
     if source == "seg" and name in seg_names():
-        from seg.model.segnet import create_model
+        from seg.model.factory import create_model
 
         return create_model(name).eval()
     raise UnknownModel(f"unknown model {spec!r}: {HOW.format(variants=', '.join(seg_names()))}")

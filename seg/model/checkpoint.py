@@ -14,8 +14,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from seg.files import REPO, atomic_write
-from seg.model.config import SegNetConfig
-from seg.model.segnet import SegNet
+from seg.model.config import NetConfig
+from seg.model.factory import build
 
 CHECKPOINT_DIR = REPO / "checkpoints"
 
@@ -86,7 +86,7 @@ def load_checkpoint(weights_path):
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path}: unreadable safetensors ({err})") from None
     try:
-        model = SegNet(SegNetConfig.from_meta(meta))
+        model = build(NetConfig.from_meta(meta))
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{meta_path}: bad metadata ({err})") from None
     try:

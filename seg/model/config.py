@@ -1,4 +1,4 @@
-"""The SegNet's shape and the checks on every user-facing argument.
+"""The nets' shapes (the SegNet's and the U-Net's) and the checks on every user-facing argument.
 
 Torch-free on purpose: the cost model (and so the cost calculator and its CLI) reads
 the same layout as the model builder without paying for `import torch`.
@@ -19,6 +19,10 @@ ENCODER_CFG = (1, 1, "M", 2, 2, "M", 4, 4, 4, "M", 8, 8, 8, "M")
 
 # Forward order: the four encoder blocks, then the decoder from the deepest block out.
 BLOCK_NAMES = ("enc1", "enc2", "enc3", "enc4", "dec4", "dec3", "dec2", "dec1")
+# The U-Net's double convs, in forward order: four encoder levels, the bottleneck, four decoder levels.
+UNET_BLOCK_NAMES = ("enc1", "enc2", "enc3", "enc4", "mid", "dec4", "dec3", "dec2", "dec1")
+ARCHITECTURES = {"segnet": BLOCK_NAMES, "unet": UNET_BLOCK_NAMES}
+DEFAULT_WIDTH = {"segnet": 64, "unet": 32}  # enc1's width; the U-Net's is half the paper's so it trains here
 
 
 
@@ -67,45 +71,55 @@ def check_size(size, *, min_size: int = MIN_SIZE) -> tuple[int, int]:
     return hw
 
 
-def resolve_kinds(kinds) -> tuple[str, ...]:
-    """One kind for the whole net, or one per block (8, in BLOCK_NAMES order)."""
+def resolve_kinds(kinds, blocks: tuple[str, ...] = BLOCK_NAMES) -> tuple[str, ...]:
+    """One kind for the whole net, or one per block (the SegNet's 8, in BLOCK_NAMES order)."""
     if isinstance(kinds, str):
         check_choice("kind", kinds, CONV_KINDS)
-        return (kinds,) * len(BLOCK_NAMES)
+        return (kinds,) * len(blocks)
     kinds = tuple(kinds)
-    if len(kinds) != len(BLOCK_NAMES):
+    if len(kinds) != len(blocks):
         raise ValueError(
-            f"kinds must be one kind or a list of {len(BLOCK_NAMES)} "
-            f"({', '.join(BLOCK_NAMES)}); got {len(kinds)}"
+            f"kinds must be one kind or a list of {len(blocks)} "
+            f"({', '.join(blocks)}); got {len(kinds)}"
         )
-    for block, kind in zip(BLOCK_NAMES, kinds):
+    for block, kind in zip(blocks, kinds):
         check_choice(f"kind of block {block}", kind, CONV_KINDS)
     return kinds
 
 
 @dataclass(frozen=True)
-class SegNetConfig:
-    """Everything that decides a SegNet's shape; saved with every checkpoint, rebuilt on load."""
+class NetConfig:
+    """Everything that decides a net's shape; saved with every checkpoint, rebuilt on load."""
 
-    kinds: tuple[str, ...] = ("regular",) * len(BLOCK_NAMES)  # per block, in BLOCK_NAMES order
+    kinds: tuple[str, ...] = ("regular",) * len(BLOCK_NAMES)  # per block, in the architecture's order
     kernel_size: int = 3
-    base_channels: int = 64  # enc1's width; deeper blocks have 2x, 4x, 8x
+    base_channels: int | None = None  # enc1's width (None: the architecture's); deeper blocks 2x, 4x, 8x
     num_classes: int = 3  # pet, background, border
+    architecture: str = "segnet"  # or "unet"
 
     def __post_init__(self):
-        object.__setattr__(self, "kinds", resolve_kinds(self.kinds))  # "dsc" -> one per block
+        check_choice("architecture", self.architecture, tuple(ARCHITECTURES))
+        object.__setattr__(self, "kinds", resolve_kinds(self.kinds, self.blocks))  # "dsc" -> one per block
+        if self.base_channels is None:
+            object.__setattr__(self, "base_channels", DEFAULT_WIDTH[self.architecture])
         check_kernel(self.kernel_size)
         check_positive("base_channels", self.base_channels)
         check_positive("num_classes", self.num_classes)
 
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        return ARCHITECTURES[self.architecture]
+
     def to_meta(self) -> dict:
         """The metadata fields of a checkpoint that describe its model."""
-        return {"kinds": dict(zip(BLOCK_NAMES, self.kinds)), "kernel_size": self.kernel_size,
-                "base_channels": self.base_channels, "num_classes": self.num_classes}
+        return {"architecture": self.architecture, "kinds": dict(zip(self.blocks, self.kinds)),
+                "kernel_size": self.kernel_size, "base_channels": self.base_channels, "num_classes": self.num_classes}
 
     @classmethod
-    def from_meta(cls, meta: dict) -> "SegNetConfig":
-        return cls(kinds=[meta["kinds"][b] for b in BLOCK_NAMES],
+    def from_meta(cls, meta: dict) -> "NetConfig":
+        architecture = meta.get("architecture", "segnet")  # checkpoints before the U-Net say nothing
+        check_choice("architecture", architecture, tuple(ARCHITECTURES))
+        return cls(kinds=[meta["kinds"][b] for b in ARCHITECTURES[architecture]], architecture=architecture,
                    kernel_size=meta["kernel_size"], base_channels=meta["base_channels"],
                    num_classes=meta["num_classes"])
 

@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass
 from seg.model.config import (
     BLOCK_NAMES,
     CONV_KINDS,
+    DEFAULT_WIDTH,
+    UNET_BLOCK_NAMES,
+    NetConfig,
     check_kernel,
     check_positive,
     check_size,
@@ -26,7 +29,7 @@ from seg.model.variants import variant_config
 @dataclass(frozen=True)
 class LayerCost:
     name: str
-    op: str  # conv, conv_dw, conv_pw or bn
+    op: str  # conv, conv_dw, conv_pw, conv_transpose or bn
     in_ch: int
     out_ch: int
     kernel: int
@@ -119,23 +122,72 @@ def segnet_layers(kinds="regular", size=128, kernel=3, base_channels=64, num_cla
     return rows
 
 
+def unet_layers(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH["unet"], num_classes=3):
+    """Every parameterised layer of the U-Net (seg/model/unet.py), in forward order, with its block."""
+    kinds = resolve_kinds(kinds, UNET_BLOCK_NAMES)
+    check_kernel(kernel, name="kernel")
+    height, width = check_size(size)
+    if height % 16 or width % 16:
+        raise ValueError(f"the U-Net pools four times and needs sides divisible by 16; got {height}x{width}")
+    widths = [base_channels << level for level in range(5)]
+
+    def double_conv(block, kind, in_ch, out_ch, h, w):
+        rows = []
+        for j, (a, b) in enumerate(((in_ch, out_ch), (out_ch, out_ch)), 1):
+            rows += [(block, r) for r in conv_cost(kind, f"{block}.conv{j}", a, b, kernel, h, w)]
+            rows.append((block, bn_cost(f"{block}.bn{j}", b, h, w)))
+        return rows
+
+    rows = [("input", bn_cost("input_bn", 3, height, width))]
+    for level, (block, in_ch) in enumerate(zip(UNET_BLOCK_NAMES[:5], [3, *widths[:4]])):
+        rows += double_conv(block, kinds[level], in_ch, widths[level], height >> level, width >> level)
+    for level, block in zip(range(3, -1, -1), UNET_BLOCK_NAMES[5:]):
+        h, w, up_params = height >> level, width >> level, 4 * widths[level + 1] * widths[level] + widths[level]
+        rows.append((block, LayerCost(f"{block}.up", "conv_transpose", widths[level + 1], widths[level], 2, h, w,
+                                      up_params, up_params * h * w, bias=True)))
+        rows += double_conv(block, kinds[UNET_BLOCK_NAMES.index(block)], 2 * widths[level], widths[level], h, w)
+    return rows + [("dec1", r) for r in conv_cost("regular", "dec1.head", widths[0], num_classes, 1, height, width,
+                                                    bias=True)]
+
+
+def cost_table(rows, blocks, kinds, config) -> dict:
+    """Per layer, per block and in total, from a net's rows."""
+    kinds_by_block = dict(zip(blocks, kinds))
+    summary = []
+    for block in ("input", *blocks):
+        members = [r for b, r in rows if b == block]
+        summary.append({"block": block, "kind": kinds_by_block.get(block, "bn"),
+                        "height": members[0].height, "width": members[0].width, **total(members)})
+    layers = [{"block": b, **asdict(r)} for b, r in rows]
+    return {"config": {**config, "kinds": kinds_by_block}, "layers": layers, "blocks": summary,
+            "totals": total([r for _, r in rows])}
+
+
 def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=64, num_classes=3) -> dict:
     """Per layer, per block and in total, for any per-block kind assignment and input size."""
     rows = segnet_layers(kinds, size, kernel, base_channels, num_classes)
-    kinds_by_block = dict(zip(BLOCK_NAMES, resolve_kinds(kinds)))
-    blocks = []
-    for block in ("input", *BLOCK_NAMES):
-        members = [r for b, r in rows if b == block]
-        blocks.append({"block": block, "kind": kinds_by_block.get(block, "bn"),
-                       "height": members[0].height, "width": members[0].width, **total(members)})
-    layers = [{"block": b, **asdict(r)} for b, r in rows]
-    config = {"size": list(check_size(size)), "kernel": kernel, "base_channels": base_channels,
-              "num_classes": num_classes, "kinds": kinds_by_block}
-    return {"config": config, "layers": layers, "blocks": blocks, "totals": total([r for _, r in rows])}
+    config = {"architecture": "segnet", "size": list(check_size(size)), "kernel": kernel,
+              "base_channels": base_channels, "num_classes": num_classes}
+    return cost_table(rows, BLOCK_NAMES, resolve_kinds(kinds), config)
 
 
-def model_cost(name: str, size=128, kinds=None, **kwargs) -> dict:
-    return segnet_cost(variant_config(name, kinds).kinds, size, **kwargs)
+def unet_cost(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH["unet"], num_classes=3) -> dict:
+    rows = unet_layers(kinds, size, kernel, base_channels, num_classes)
+    config = {"architecture": "unet", "size": list(check_size(size)), "kernel": kernel,
+              "base_channels": base_channels, "num_classes": num_classes}
+    return cost_table(rows, UNET_BLOCK_NAMES, resolve_kinds(kinds, UNET_BLOCK_NAMES), config)
+
+
+def config_cost(config: NetConfig, size=128) -> dict:
+    """The cost of any net described by its config (a loaded checkpoint's, a variant's)."""
+    cost = unet_cost if config.architecture == "unet" else segnet_cost
+    return cost(config.kinds, size, config.kernel_size, config.base_channels, config.num_classes)
+
+
+def model_cost(name: str, size=128, kinds=None, kernel=3, base_channels=None, num_classes=3) -> dict:
+    """A named variant's cost (segnet_mixed with its kinds)."""
+    config = variant_config(name, kinds, kernel_size=kernel, base_channels=base_channels, num_classes=num_classes)
+    return config_cost(config, size)
 
 
 # ---------------------------------------------------------------- command line

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seg.model.config import MIN_SIZE, SegNetConfig, segnet_layout
+from seg.model.config import MIN_SIZE, NetConfig, segnet_layout
 from seg.model.layers import ConvBNReLU, create_conv2d
-from seg.model.variants import variant_config
 
 
 class SegNet(nn.Module):
@@ -17,7 +16,7 @@ class SegNet(nn.Module):
     head is a plain conv with bias, so the net outputs real (possibly negative) logits.
     """
 
-    def __init__(self, config: SegNetConfig):
+    def __init__(self, config: NetConfig):
         super().__init__()
         self.config = config
         self.kinds, kernel_size = config.kinds, config.kernel_size
@@ -53,22 +52,3 @@ class SegNet(nn.Module):
             # output_size restores odd sizes that the floor of pooling lost.
             x = block(self.unpool(x, indices, output_size=size))
         return self.head(x)
-
-
-def create_model(name: str, *, kinds=None, kernel_size: int = 3, base_channels: int = 64,
-                 num_classes: int = 3) -> SegNet:
-    """The only entry point: `create_model("segnet_dsc")`, or `segnet_mixed` with 8 kinds."""
-    return SegNet(variant_config(name, kinds, kernel_size=kernel_size, base_channels=base_channels,
-                                 num_classes=num_classes))
-
-
-def init_weights(model: SegNet, scheme: str = "default") -> SegNet:
-    """"default" keeps PyTorch's (Kaiming-uniform with a=sqrt(5), i.e. std ~ 1/sqrt(3 fan_in));
-    "kaiming" draws He-normal weights by fan_out, as torchvision's VGG and ResNet do."""
-    if scheme == "kaiming":
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-    return model

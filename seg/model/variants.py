@@ -1,4 +1,4 @@
-"""The named SegNets: one record per variant holds everything anything shows or builds of it.
+"""The named nets (SegNets and U-Nets): one record per variant holds everything anything shows or builds of it.
 
 The app, train.py, bench.py, the reports and the tests take their lists from VARIANTS; a new
 variant is one `register` call (docs/architecture.md). "segnet_mixed" is any per-block mix (the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seg.model.config import BLOCK_NAMES, CONV_KINDS, SegNetConfig, check_choice, dsc_in, resolve_kinds
+from seg.model.config import ARCHITECTURES, BLOCK_NAMES, CONV_KINDS, NetConfig, check_choice, dsc_in, resolve_kinds
 
 MIXED = "segnet_mixed"
 
@@ -17,14 +17,16 @@ MIXED = "segnet_mixed"
 @dataclass(frozen=True)
 class Variant:
     name: str
-    kinds: tuple[str, ...]  # per block, in BLOCK_NAMES order ("regular" or "dsc" alone: every block)
+    kinds: tuple[str, ...]  # per block, in its architecture's order ("regular" or "dsc" alone: every block)
     title: str  # its name in the app, the charts and the tables
     blurb: str  # one line on what it is, where the app offers it
     colour: str  # its line and marker in every chart
     article_pixel_accuracy: float | None = None  # the article's test figure, where it reports one
+    architecture: str = "segnet"  # or "unet" (seg/model/config.py's ARCHITECTURES)
 
     def __post_init__(self):
-        object.__setattr__(self, "kinds", resolve_kinds(self.kinds))
+        check_choice("architecture", self.architecture, tuple(ARCHITECTURES))
+        object.__setattr__(self, "kinds", resolve_kinds(self.kinds, ARCHITECTURES[self.architecture]))
 
 
 VARIANTS: dict[str, Variant] = {}  # in display order
@@ -56,17 +58,17 @@ def article_figures() -> dict[str, float]:
     return {n: v.article_pixel_accuracy for n, v in VARIANTS.items() if v.article_pixel_accuracy is not None}
 
 
-def variant_config(name: str, kinds=None, **fields) -> SegNetConfig:
+def variant_config(name: str, kinds=None, **fields) -> NetConfig:
     """The config of a named variant; `kinds` is required for segnet_mixed, refused otherwise."""
     check_choice("model", name, (*VARIANTS, MIXED))
     if name == MIXED:
         if kinds is None:
             raise ValueError(f"{name} needs kinds: a list of {len(BLOCK_NAMES)} of {CONV_KINDS}")
-        return SegNetConfig(kinds=kinds, **fields)
-    fixed = VARIANTS[name].kinds
-    if kinds is not None and resolve_kinds(kinds) != fixed:
-        raise ValueError(f"{name} has fixed kinds {fixed!r}; use {MIXED} for other kinds")
-    return SegNetConfig(kinds=fixed, **fields)
+        return NetConfig(kinds=kinds, **fields)
+    variant = VARIANTS[name]
+    if kinds is not None and resolve_kinds(kinds, ARCHITECTURES[variant.architecture]) != variant.kinds:
+        raise ValueError(f"{name} has fixed kinds {variant.kinds!r}; use {MIXED} for other kinds")
+    return NetConfig(kinds=variant.kinds, architecture=variant.architecture, **fields)
 
 
 register(Variant("segnet_regular", "regular", "Regular SegNet", "regular convolutions in every block",
@@ -80,3 +82,9 @@ register(Variant("segnet_dsc_deep", dsc_in("enc3", "enc4", "dec4", "dec3"), "Dee
                  "DSC in the deep blocks (enc3, enc4, dec4, dec3), regular elsewhere", "#2b8a3e"))
 register(Variant("segnet_dsc_shallow", dsc_in("enc1", "enc2", "dec2", "dec1"), "Shallow-DSC SegNet",
                  "DSC in the shallow blocks (enc1, enc2, dec2, dec1), regular elsewhere", "#ae3ec9"))
+# A U-Net pair (seg/model/unet.py): the article cites a U-Net at 91.3% (128x128, the full dataset,
+# 100 epochs). The DSC one is what seg.dsc.convert makes of the regular one (tests/test_unet.py).
+register(Variant("unet_regular", "regular", "Regular U-Net", "a U-Net (skip connections) with regular convolutions",
+                 "#0c8599", article_pixel_accuracy=0.913, architecture="unet"))
+register(Variant("unet_dsc", "dsc", "DSC U-Net", "the same U-Net with depthwise-separable convolutions",
+                 "#d6336c", architecture="unet"))

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from seg.model.cost import segnet_cost
+from seg.model.cost import config_cost
 from seg.model.fastpath import fast_path
 from seg.serve.models import predict_logits
 
@@ -41,7 +41,7 @@ def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list
         times = interleaved({"reg": lambda: predict_logits(fast_reg, x), "dsc": lambda: predict_logits(fast_dsc, x)},
                             reps if size <= 256 else max(3, reps // 3))
         reg_s, dsc_s = statistics.median(times["reg"]), statistics.median(times["dsc"])
-        macs = [segnet_cost(m.kinds, size, m.kernel_size, m.base_channels, m.num_classes)["totals"]["mult_adds"]
+        macs = [config_cost(m.config, size)["totals"]["mult_adds"]
                 for m in (reg, dsc)]
         rows.append({"size": size, "regular_ms": reg_s * 1000, "dsc_ms": dsc_s * 1000,
                      "latency_ratio": reg_s / dsc_s, "mult_adds_ratio": macs[0] / macs[1]})

@@ -9,8 +9,8 @@ from torchinfo import summary
 
 from seg.model.config import BLOCK_NAMES
 from seg.model.cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
+from seg.model.factory import create_model
 from seg.model.layers import build_stack
-from seg.model.segnet import create_model
 from seg.model.variants import PAIR
 from seg.serve.models import Models
 from seg.serve.timing import latency_by_size, scaling_markdown

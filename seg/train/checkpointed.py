@@ -30,7 +30,7 @@ from seg.model.checkpoint import (
     save_resume,
 )
 from seg.model.cost import model_cost
-from seg.model.segnet import create_model
+from seg.model.factory import create_model
 from seg.scoring.bootstrap import RESAMPLES, SEED
 from seg.scoring.groups import group_report
 from seg.train import distributed

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from seg.data.pets import CLASS_NAMES, IGNORE_INDEX
 from seg.data.splits import PetTensors
-from seg.model.segnet import create_model, init_weights
+from seg.model.factory import create_model, init_weights
 from seg.scoring.evaluate import evaluate
 from seg.scoring.metrics import metrics_from_confusion
 from seg.train.distributed import Context, all_sum, broadcast_buffers, shard, unwrap
