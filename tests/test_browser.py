@@ -10,7 +10,7 @@ import pytest
 from chromium import CHROMIUM, FLAGS, NO_CAMERA, need_chromium
 from conftest import ROOT
 
-from seg.model.variants import PAIR, VARIANTS, mixes
+from seg.model.variants import PAIR, VARIANTS, extras
 from seg.reports import learning_curve
 from tools.launch import running_app
 
@@ -62,8 +62,8 @@ def test_upload_shows_both_overlays(page):
 
 
 def test_a_mixed_segnet_is_added_as_a_further_column(page):
-    if not (ROOT / "checkpoints" / f"{mixes()[0]}.safetensors").exists():
-        pytest.skip(f"no {mixes()[0]} checkpoint shipped: python train.py --model {mixes()[0]} --test")
+    if not (ROOT / "checkpoints" / f"{extras()[0]}.safetensors").exists():
+        pytest.skip(f"no {extras()[0]} checkpoint shipped: python train.py --model {extras()[0]} --test")
     page.get_by_label("Deep-DSC SegNet: DSC in the deep blocks").check()
     page.locator("img[src*='segnet_dsc_deep-overlay']").first.wait_for(state="visible")
     page.get_by_text("Regular SegNet vs Deep-DSC SegNet").wait_for()  # the agreement of every pair shown

@@ -13,7 +13,7 @@ from seg.deploy.export import check_target
 from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
 from seg.model.factory import create_model
-from seg.model.variants import PAIR, VARIANTS, Variant, article_figures, colour_of, mixes, register, titles
+from seg.model.variants import PAIR, VARIANTS, Variant, article_figures, colour_of, extras, register, titles
 from seg.serve.models import Models
 from seg.tabs.cost import cost_view
 from seg.tabs.results import ResultsTab
@@ -30,7 +30,7 @@ def throwaway(monkeypatch, tmp_path):
 
 
 def test_the_record_is_all_there_is_to_a_variant(throwaway):
-    assert mixes()[-1] == THROWAWAY.name and titles()[THROWAWAY.name] == "Enc1-DSC SegNet"
+    assert extras()[-1] == THROWAWAY.name and titles()[THROWAWAY.name] == "Enc1-DSC SegNet"
     assert colour_of(THROWAWAY.name) == "#123456" and THROWAWAY.name not in article_figures()
     assert create_model(THROWAWAY.name).config.kinds == ("dsc",) + ("regular",) * 7
     dsc_blocks = [b for b, kind in zip(BLOCK_NAMES, THROWAWAY.kinds) if kind == "dsc"]

@@ -10,7 +10,7 @@ from PIL import Image
 from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
 from seg.model.factory import create_model
-from seg.model.variants import PAIR, VARIANTS, mixes
+from seg.model.variants import PAIR, VARIANTS, extras
 from seg.serve.models import Models
 from seg.tabs.cost import cost_view
 from seg.tabs.segment import SegmentTab
@@ -31,12 +31,13 @@ def photo_path(tmp_path):
 def test_the_named_mixes_are_dsc_exactly_in_their_blocks():
     assert VARIANTS["segnet_dsc_deep"].kinds == ("regular", "regular", "dsc", "dsc", "dsc", "dsc", "regular", "regular")
     assert VARIANTS["segnet_dsc_shallow"].kinds == ("dsc", "dsc", "regular", "regular", "regular", "regular", "dsc", "dsc")
-    assert mixes() == ("segnet_dsc_deep", "segnet_dsc_shallow") and PAIR == ("segnet_regular", "segnet_dsc")
+    assert PAIR == ("segnet_regular", "segnet_dsc")
+    assert extras() == ("segnet_dsc_deep", "segnet_dsc_shallow", "unet_regular", "unet_dsc")
     with pytest.raises(ValueError, match="block must be one of enc1"):
         dsc_in("enc5")
 
 
-@pytest.mark.parametrize("name", mixes())
+@pytest.mark.parametrize("name", ["segnet_dsc_deep", "segnet_dsc_shallow"])
 def test_a_mix_costs_what_the_calculator_says_for_the_same_blocks(name):
     dsc_blocks = [b for b, kind in zip(BLOCK_NAMES, VARIANTS[name].kinds) if kind == "dsc"]
     view = cost_view(128, 3, 64, 4, dsc_blocks)
@@ -51,7 +52,7 @@ def test_segment_variants_answers_every_shipped_variant_asked_for(tab, photo_pat
     overlays, masks, summary = tab.segment_variants(str(photo_path), list(VARIANTS), 0.5)
     assert len(overlays) == len(masks) == len(VARIANTS) and summary["errors"] == {}
     assert list(summary["models"]) == list(VARIANTS)
-    assert len(summary["agreements"]) == 6  # every pair of four
+    assert len(summary["agreements"]) == len(VARIANTS) * (len(VARIANTS) - 1) // 2  # every pair
     for path in masks:
         assert Image.open(path).size == (110, 70)
 
@@ -74,7 +75,7 @@ def test_a_missing_mix_checkpoint_is_reported_and_the_pair_still_runs(tiny_check
         for suffix in (".safetensors", ".json"):
             (folder / f"{name}{suffix}").write_bytes((tiny_checkpoints / f"{name}{suffix}").read_bytes())
     partial = SegmentTab(Models(folder))
-    assert partial.mixes == [] and "Deep-DSC SegNet" in partial.status_markdown()
+    assert partial.extras == [] and "Deep-DSC SegNet" in partial.status_markdown()
     assert list(partial.segment(str(photo_path)).summary["models"]) == list(PAIR)
     _, _, summary = partial.segment_variants(str(photo_path), ["segnet_dsc", "segnet_dsc_deep"], 0.5)
     assert "python train.py --model segnet_dsc_deep" in summary["errors"]["segnet_dsc_deep"]
@@ -83,8 +84,8 @@ def test_a_missing_mix_checkpoint_is_reported_and_the_pair_still_runs(tiny_check
 def test_added_columns_show_the_mix_and_one_table_for_every_variant_shown(tab, photo_path):
     first = tab.segment(str(photo_path), 0.5)
     *updates, stats, state = tab.add_columns(str(photo_path), 0.5, ["segnet_dsc_deep"], first.state)
-    overlays, masks = updates[:len(tab.mixes)], updates[len(tab.mixes):]
-    assert [u["visible"] for u in overlays] == [True, False]
+    overlays, masks = updates[:len(tab.extras)], updates[len(tab.extras):]
+    assert [u["visible"] for u in overlays] == [n == "segnet_dsc_deep" for n in tab.extras]
     assert Image.open(masks[0]["value"]).size == (110, 70)
     assert "| Regular SegNet | DSC SegNet | Deep-DSC SegNet |" in stats
     for pair in ("Regular SegNet vs DSC SegNet", "Regular SegNet vs Deep-DSC SegNet", "DSC SegNet vs Deep-DSC SegNet"):
@@ -93,13 +94,13 @@ def test_added_columns_show_the_mix_and_one_table_for_every_variant_shown(tab, p
     # the pair's own numbers are kept, not re-measured
     assert state["models"]["segnet_regular"] == first.state["models"]["segnet_regular"]
     *updates, stats, state = tab.add_columns(str(photo_path), 0.5, [], state)
-    assert [u["visible"] for u in updates] == [False] * 4 and "regular / DSC" in stats
+    assert [u["visible"] for u in updates] == [False] * 2 * len(tab.extras) and "regular / DSC" in stats
     assert set(state["masks"]) == set(PAIR)
 
 
 def test_added_columns_wait_for_a_photo(tab):
     *updates, stats, state = tab.add_columns(None, 0.5, ["segnet_dsc_deep"], None)
-    assert [u["visible"] for u in updates] == [True, False, True, False]
+    assert [u["visible"] for u in updates] == [n == "segnet_dsc_deep" for n in tab.extras] * 2
     assert stats == state  # both gr.skip(): nothing segmented, nothing to change
 
 

@@ -71,6 +71,9 @@ def check_target(model: str, fmt: str, int8: bool = False, unpool: str = "maxunp
     for value, known, what in ((model, VARIANTS, "model"), (fmt, FORMATS, "format"), (unpool, UNPOOLS, "unpool")):
         if value not in known:
             raise ExportError(f"unknown {what} {value!r}: choose one of {', '.join(known)}")
+    if unpool == "edge" and VARIANTS[model].architecture != "segnet":
+        raise ExportError(f"--unpool edge rewrites SegNet's max-unpooling; {model} has none (it upsamples with "
+                          "transposed convolutions): leave --unpool out")
     return Target(model, fmt, int8, unpool)
 
 
@@ -151,7 +154,8 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
             save_table(checkpoint_dir, target.model, weights_sha256, calibration.cache,
                        calibration.measured_on, lowering.versions())
     check = checked(file, target, model.eval(), *verification_inputs(size, data_root))
-    card = {"file": file.name, "format": target.format, "unpool": target.unpool,
+    unpool = target.unpool if VARIANTS[target.model].architecture == "segnet" else "none (transposed convolutions)"
+    card = {"file": file.name, "format": target.format, "unpool": unpool,
             "quantization": "int8 (static, per-channel)" if target.int8 else "none (fp32)", **details,
             "input": {"name": "image", "shape": [1, 3, size, size], "dtype": "float32",
                       "range": "RGB in [0, 1], resized to the model's size"},

@@ -127,8 +127,6 @@ def unet_layers(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH
     kinds = resolve_kinds(kinds, UNET_BLOCK_NAMES)
     check_kernel(kernel, name="kernel")
     height, width = check_size(size)
-    if height % 16 or width % 16:
-        raise ValueError(f"the U-Net pools four times and needs sides divisible by 16; got {height}x{width}")
     widths = [base_channels << level for level in range(5)]
 
     def double_conv(block, kind, in_ch, out_ch, h, w):
@@ -143,8 +141,9 @@ def unet_layers(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH
         rows += double_conv(block, kinds[level], in_ch, widths[level], height >> level, width >> level)
     for level, block in zip(range(3, -1, -1), UNET_BLOCK_NAMES[5:]):
         h, w, up_params = height >> level, width >> level, 4 * widths[level + 1] * widths[level] + widths[level]
-        rows.append((block, LayerCost(f"{block}.up", "conv_transpose", widths[level + 1], widths[level], 2, h, w,
-                                      up_params, up_params * h * w, bias=True)))
+        up_h, up_w = 2 * (height >> level + 1), 2 * (width >> level + 1)  # one short of an odd side: padded after
+        rows.append((block, LayerCost(f"{block}.up", "conv_transpose", widths[level + 1], widths[level], 2, up_h, up_w,
+                                      up_params, up_params * up_h * up_w, bias=True)))
         rows += double_conv(block, kinds[UNET_BLOCK_NAMES.index(block)], 2 * widths[level], widths[level], h, w)
     return rows + [("dec1", r) for r in conv_cost("regular", "dec1.head", widths[0], num_classes, 1, height, width,
                                                     bias=True)]

@@ -12,9 +12,10 @@ seg.dsc.convert leaves them.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from seg.model.config import NetConfig
+from seg.model.config import MIN_SIZE, NetConfig
 from seg.model.layers import ConvBNReLU
 
 DEPTH = 4  # poolings; config.py's UNET_BLOCK_NAMES has DEPTH encoder levels, the bottleneck, DEPTH decoder ones
@@ -46,10 +47,9 @@ class UNet(nn.Module):
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        multiple = 1 << DEPTH
-        if x.shape[-1] % multiple or x.shape[-2] % multiple:
-            raise ValueError(f"input is {x.shape[-2]}x{x.shape[-1]}; this U-Net pools {DEPTH} times and "
-                             f"needs sides divisible by {multiple}")
+        if x.shape[-1] < MIN_SIZE or x.shape[-2] < MIN_SIZE:
+            raise ValueError(f"input is {x.shape[-2]}x{x.shape[-1]}; this U-Net pools {DEPTH} times and needs "
+                             f"at least {MIN_SIZE}x{MIN_SIZE} (resize the image up)")
         x = self.input_bn(x)
         skips = []
         for level, block in enumerate(self.encoder):
@@ -57,5 +57,13 @@ class UNet(nn.Module):
             skips.append(x)
         skips.pop()  # the bottleneck's output is x itself
         for level in reversed(range(DEPTH)):
-            x = self.decoder[level](torch.cat([skips.pop(), self.up[level](x)], dim=1))
+            skip = skips.pop()
+            x = self.decoder[level](torch.cat([skip, fit(self.up[level](x), skip)], dim=1))
         return self.head(x)
+
+
+def fit(up: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """Pad the upsampled map to its skip's size: pooling floors an odd side, doubling it back is one
+    short (as in the common PyTorch U-Nets). Sides divisible by 16 need no padding, and get no Pad op."""
+    dy, dx = skip.shape[-2] - up.shape[-2], skip.shape[-1] - up.shape[-1]
+    return F.pad(up, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2]) if dy or dx else up

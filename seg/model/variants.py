@@ -40,8 +40,8 @@ def register(variant: Variant) -> Variant:
     return variant
 
 
-def mixes() -> tuple[str, ...]:
-    """The variants beyond the pair: the app offers them on request."""
+def extras() -> tuple[str, ...]:
+    """The variants beyond the pair (the mixed SegNets, the U-Nets): the app offers them on request."""
     return tuple(n for n in VARIANTS if n not in PAIR)
 
 

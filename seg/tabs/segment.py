@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from seg.files import SAMPLE_PHOTO
-from seg.model.variants import PAIR, VARIANTS, mixes
+from seg.model.variants import PAIR, VARIANTS, extras
 from seg.scoring.metrics import mask_agreement
 from seg.serve.models import Models
 from seg.serve.outputs import WRITERS, OutputDir, display_copy, overlay_file, write_files
@@ -59,7 +59,7 @@ class SegmentTab:
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
         self.output_dir = OutputDir(output_ttl_s)
-        self.mixes = [n for n in mixes() if n in models.loaded]  # what the visitor may add
+        self.extras = [n for n in extras() if n in models.loaded]  # what the visitor may add
 
     def status_markdown(self) -> str:
         if not self.models.errors:
@@ -124,10 +124,10 @@ class SegmentTab:
         return list(result.overlays.values()), list(result.masks.values()), summary
 
     def add_columns(self, photo_path, opacity, chosen, state):
-        """The chosen mixes beside the pair already shown: their overlays and masks in their
+        """The chosen extra variants beside the pair already shown: their overlays and masks in their
         columns, and one table of every variant shown (run only when a photo was segmented)."""
-        chosen = [n for n in self.mixes if n in (chosen or ())]
-        hidden = [gr.update(visible=n in chosen) for n in self.mixes]
+        chosen = [n for n in self.extras if n in (chosen or ())]
+        hidden = [gr.update(visible=n in chosen) for n in self.extras]
         if not state:
             return *hidden, *hidden, gr.skip(), gr.skip()
         pair_state = {k: {n: state[k][n] for n in PAIR} for k in ("masks", "raw", "models")}
@@ -137,13 +137,13 @@ class SegmentTab:
             return *hidden, *hidden, pair_markdown(summary), {**state, **pair_state}
         extra = self.segment(photo_path, opacity, chosen)
         merged = {k: {**pair_state[k], **extra.state[k]} for k in ("masks", "raw", "models")}
-        overlays = [gr.update(visible=n in chosen, value=extra.overlays.get(n)) for n in self.mixes]
-        masks = [gr.update(visible=n in chosen, value=extra.masks.get(n)) for n in self.mixes]
+        overlays = [gr.update(visible=n in chosen, value=extra.overlays.get(n)) for n in self.extras]
+        masks = [gr.update(visible=n in chosen, value=extra.masks.get(n)) for n in self.extras]
         return *overlays, *masks, many_markdown(merged["models"], merged["raw"]), {**state, **merged}
 
     def reblend(self, state, opacity: float):
         """New overlays at another opacity from the kept masks, without running the models."""
-        shown = list(PAIR) + self.mixes
+        shown = list(PAIR) + self.extras
         if not state:
             return tuple(gr.skip() for _ in shown)
         folder, photo = self.output_dir.new(), Image.fromarray(state["photo"])
@@ -174,13 +174,13 @@ class SegmentTab:
             with gr.Column():
                 run = gr.Button("Segment with both models", variant="primary")
                 opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Mask opacity")
-                chosen = gr.CheckboxGroup([(f"{VARIANTS[n].title}: {VARIANTS[n].blurb}", n) for n in self.mixes], value=[],
-                                          label="Also show the mixed SegNets", visible=bool(self.mixes))
+                chosen = gr.CheckboxGroup([(f"{VARIANTS[n].title}: {VARIANTS[n].blurb}", n) for n in self.extras], value=[],
+                                          label="Also show the other variants (mixed SegNets, U-Nets)", visible=bool(self.extras))
                 gr.HTML(legend_html())
         with gr.Row():
             overlays = [gr.Image(label=VARIANTS[n].title, format="jpeg", type="filepath", interactive=False) for n in PAIR]
             extra_overlays = [gr.Image(label=VARIANTS[n].title, format="jpeg", type="filepath", interactive=False,
-                                       visible=False) for n in self.mixes]
+                                       visible=False) for n in self.extras]
         stats = gr.Markdown()
         with gr.Row():
             slider = gr.ImageSlider(label="Regular ⟷ DSC on the same photo", type="filepath", interactive=False)
@@ -189,7 +189,7 @@ class SegmentTab:
         with gr.Row():
             masks = [gr.File(label=f"{VARIANTS[n].title.split()[0]} mask (PNG, photo size; pixel value = class)")
                      for n in PAIR]
-            extra_masks = [gr.File(label=f"{VARIANTS[n].title.split()[0]} mask (PNG)", visible=False) for n in self.mixes]
+            extra_masks = [gr.File(label=f"{VARIANTS[n].title.split()[0]} mask (PNG)", visible=False) for n in self.extras]
         with gr.Accordion("Raw result (what /segment returns)", open=False):
             result = gr.JSON()
         state = gr.State()
