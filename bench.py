@@ -20,8 +20,8 @@ from seg.data.splits import PetTensors, decode_sample, load_cached_split, open_s
 from seg.machine import NATIVE_BF16_FLAGS, bf16_autocast_helps, cpu_flags, cpu_name, training_layout
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
 from seg.model.cost import model_cost, segnet_cost
-from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.factory import create_model
+from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.variants import PAIR
 from seg.reports import bench as bench_report
 from seg.reports import deploy as deploy_report

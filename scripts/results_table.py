@@ -1,8 +1,9 @@
-"""The shipped pair on the test split, regular against DSC with paired intervals, overall and by
-breed group (seg/reports/comparison.py): writes results/comparison.json and prints its table.
+"""The shipped regular/DSC pairs (SegNet, U-Net) on the test split, regular against DSC with paired
+intervals, overall and by breed group (seg/reports/comparison.py): writes results/comparison.json
+and prints its table.
 
     python scripts/results_table.py                  # checkpoints/
-    python scripts/results_table.py runs/final       # another folder's pair, printed only
+    python scripts/results_table.py runs/final       # another folder's pairs, printed only
 """
 
 from __future__ import annotations

@@ -61,6 +61,19 @@ def test_one_point_per_variant_at_the_files_values(models, frontier_file, axis):
     assert tab.figure(axis).layout.xaxis.type == ("log" if AXES[axis][1] else "linear")
 
 
+def test_each_architecture_has_its_regular_to_dsc_segment(models, frontier_file):
+    from seg.tabs.charts import frontier_figure
+
+    points = json.loads(frontier_file.read_text())["points"]
+    segments = lambda pts: {t.name: list(t.x) for t in frontier_figure(pts, "params", "", True,  # noqa: E731
+                                                                          {n: n for n in VARIANTS}).data
+                            if t.mode == "lines"}
+    assert segments(points) == {"SegNet: regular ⟷ DSC": [15_274_889, 1_749_668]}
+    unets = [point("unet_regular", 0.86, 40.0, 31.1), point("unet_dsc", 0.85, 15.0, 6.1)]
+    assert segments(points + unets)["U-Net: regular ⟷ DSC"] == [7_763_113, 1_513_508]
+    assert set(segments(points[1:] + unets)) == {"U-Net: regular ⟷ DSC"}  # half a pair: no segment
+
+
 def test_the_table_has_every_variant_with_shares_of_the_regular(models, frontier_file):
     table = ResultsTab(models, frontier_file).table()
     assert "| `segnet_dsc` | 84.00% [83.00%, 86.00%] |" in table

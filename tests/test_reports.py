@@ -64,3 +64,21 @@ def test_tabs_only_load_results():
     for path in (ROOT / "seg" / "tabs").glob("*.py"):
         text = path.read_text()
         assert "store.save" not in text and "atomic_write" not in text, path.name
+
+
+def test_the_comparison_has_a_gap_column_per_shipped_pair():
+    from seg.reports import comparison
+
+    segnet = json.loads((RESULTS / "comparison.json").read_text())["pairs"]["SegNet"]
+    unet = json.loads(json.dumps(segnet))
+    unet["a"]["model"], unet["b"]["model"] = "unet_regular", "unet_dsc"
+    unet["a_minus_b"]["pixel_accuracy"] = {"difference": 0.0123, "ci95": [0.005, 0.02]}
+    unet["a_minus_b_by_group"].pop("cats")
+    one = comparison.markdown({"pairs": {"SegNet": segnet}, "command": "x"})
+    both = comparison.markdown({"pairs": {"SegNet": segnet, "U-Net": unet}, "command": "x"})
+    assert "| regular − DSC, points [95% CI] | SegNet |\n" in one and "U-Net" not in one
+    assert "| regular − DSC, points [95% CI] | SegNet | U-Net |" in both
+    assert "| `unet_regular` |" in both and "| 91.30% |" in both  # the article's U-Net beside ours
+    assert "| **+1.23** [+0.50, +2.00] |" in both and "its own U-Net's, on the full dataset" in both
+    cats = next(line for line in both.splitlines() if line.startswith("| pixel accuracy, cats"))
+    assert cats.endswith("| – |")  # a group the other pair lacks

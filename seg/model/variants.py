@@ -31,6 +31,8 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {}  # in display order
 PAIR = ("segnet_regular", "segnet_dsc")  # the article's two, side by side by default
+# Each architecture's regular net and its all-DSC twin: the comparison report's gaps.
+PAIRS = {"SegNet": PAIR, "U-Net": ("unet_regular", "unet_dsc")}
 
 
 def register(variant: Variant) -> Variant:

@@ -6,7 +6,7 @@ import math
 
 import plotly.graph_objects as go
 
-from seg.model.variants import PAIR, colour_of
+from seg.model.variants import PAIRS, colour_of
 
 COLOURS = {"regular": "#4c6ef5", "dsc": "#f08c00"}
 LABELS = {"regular": "regular conv", "dsc": "depthwise-separable"}
@@ -104,12 +104,14 @@ def scaling_figure(rows):
 
 def frontier_figure(points: list, axis: str, xtitle: str, log: bool, titles: dict):
     """Test pixel accuracy (95% interval as error bars) against one cost, a point per variant,
-    and the regular-DSC segment the mixes sit between."""
+    and each architecture's regular-DSC segment (the SegNet mixes sit between its ends)."""
     traces = []
-    ends = [p for name in PAIR for p in points if p["model"] == name]
-    if len(ends) == 2:
-        traces.append(go.Scatter(x=[p[axis] for p in ends], y=[p["pixel_accuracy"] for p in ends], mode="lines",
-                                 line=dict(color="#adb5bd", dash="dash"), name="regular ⟷ DSC", hoverinfo="skip"))
+    for architecture, pair in PAIRS.items():
+        ends = [p for name in pair for p in points if p["model"] == name]
+        if len(ends) == 2:
+            traces.append(go.Scatter(x=[p[axis] for p in ends], y=[p["pixel_accuracy"] for p in ends], mode="lines",
+                                     line=dict(color="#adb5bd", dash="dash"), name=f"{architecture}: regular ⟷ DSC",
+                                     hoverinfo="skip"))
     for p in points:
         low, high = p["pixel_accuracy_ci95"]
         traces.append(go.Scatter(

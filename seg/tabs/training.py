@@ -108,7 +108,7 @@ class TrainingRecord:
         for name, meta in self.metas.items():
             final, sizes = meta["final"] or {}, meta["data"]["split_sizes"]
             rows.append([VARIANTS[name].title, f"{final.get('pixel_accuracy', float('nan')):.2%}",
-                         f"{final.get('miou', float('nan')):.2%}", seed_figure(name),
+                         f"{final.get('miou', float('nan')):.2%}", article_figure(name),
                          meta["recipe"]["name"], meta["epochs_done"],
                          f"{sizes['train']} / {sizes['validation']} / {sizes.get('test', '–')}",
                          f"{meta['wall_time_s'] / 60:.0f} min on {meta['training']['cpu']}"])
@@ -172,7 +172,7 @@ def validation_count(curve: dict) -> str:
     return " or ".join(map(str, counts)) or "the"
 
 
-def seed_figure(name: str) -> str:
+def article_figure(name: str) -> str:
     return f"{article_figures()[name]:.2%}" if name in article_figures() else "– (not in the article)"
 
 
@@ -200,9 +200,11 @@ def render(record: TrainingRecord):
     with gr.Row():
         for fig in record.figures():
             gr.Plot(value=fig, show_label=False)
-    gr.Dataframe(value=record.final_table(), label=f"Test metrics ({record.test_images()} test images, evaluated once after "
-                 "training) next to the seed's", headers=["model", "pixel accuracy", "mIoU", "seed pixel accuracy",
-                 "recipe", "epochs", "train / validation / test images", "training time"], interactive=False)
+    label = (f"Test metrics ({record.test_images()} test images, evaluated once after training) next to the "
+             "article's (its U-Net's: the full dataset, 100 epochs)")
+    gr.Dataframe(value=record.final_table(), label=label, interactive=False,
+                 headers=["model", "pixel accuracy", "mIoU", "the article's pixel accuracy", "recipe", "epochs",
+                          "train / validation / test images", "training time"])
     groups = record.groups_table()
     if groups:
         gr.Markdown(groups, elem_id="training-groups")
