@@ -104,13 +104,13 @@ def side_by_side(lanes: dict, race_mode: str, elapsed_s: float, titles: dict) ->
     return np.asarray(canvas)
 
 
-def race_clip(models, frames, fps: float, titles: dict, progress=None):
-    """Both models on every frame of a clip (same frames): the side-by-side frames with each
-    model's running rate burned in, and every frame's milliseconds per model."""
-    race, out = Race(SAME_FRAMES), []
+def race_clip(models, frames, fps: float, titles: dict, race: Race, progress=None, expected: int | None = None):
+    """Both models on every frame of a clip (same frames), as a generator: the side-by-side frames
+    with each model's running rate burned in, made one at a time (a clip's memory stays one frame's);
+    `race.lanes[name].ms` holds every frame's milliseconds. `expected`: the frame count, for progress."""
     for index, frame in enumerate(frames):
         step(models, frame, race, index / fps)  # the clip's own clock
-        out.append(side_by_side(race.lanes, race.mode, race.elapsed_s, titles))
+        yield side_by_side(race.lanes, race.mode, race.elapsed_s, titles)
         if progress is not None:
-            progress((index + 1) / len(frames), desc=f"frame {index + 1} of {len(frames)}")
-    return out, {name: lane.ms for name, lane in race.lanes.items()}
+            total = max(expected or 0, index + 1)
+            progress((index + 1) / total, desc=f"frame {index + 1}" + (f" of about {total}" if expected else ""))

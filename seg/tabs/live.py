@@ -10,7 +10,7 @@ from seg.model.variants import PAIR, VARIANTS, titles
 from seg.serve.models import Models
 from seg.serve.outputs import OutputDir
 from seg.serve.race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
-from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, read_video, write_video
+from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, open_clip, write_video
 from seg.tabs.charts import frame_times_figure
 from seg.tabs.common import gpu
 
@@ -64,13 +64,18 @@ class LiveTab:
     def race_video(self, path, progress=gr.Progress()):
         """A clip through both models on every frame: the side-by-side video, per-frame ms, a summary."""
         self.check_models()
+        race = Race(SAME_FRAMES)
         try:
-            frames, fps = read_video(path)
+            clip = open_clip(path)
+            shown = race_clip(self.models, clip.frames(), clip.fps, titles(), race, progress, clip.expected_frames)
+            out = write_video(shown, clip.fps, self.output_dir.new() / "race.mp4")  # nothing written on an error
         except VideoError as err:
             raise gr.Error(str(err)) from None
-        shown, ms = race_clip(self.models, frames, fps, titles(), progress)
-        out = write_video(shown, fps, self.output_dir.new() / "race.mp4")
-        lines = [f"{len(frames)} frames at {fps:g} frames/s ({len(frames) / fps:.1f} s)."]
+        except RuntimeError as err:  # a model failed on a frame: the run is off, nothing was kept
+            raise gr.Error(f"The models could not run on this clip ({err}).") from None
+        ms = {name: lane.ms for name, lane in race.lanes.items()}
+        count = len(next(iter(ms.values())))
+        lines = [f"{count} frames at {clip.fps:g} frames/s ({count / clip.fps:.1f} s)."]
         lines += [f"- **{VARIANTS[n].title}**: {np.mean(v):.1f} ms per frame (median {np.median(v):.1f}), "
                   f"{1000 / np.mean(v):.1f} frames/s alone" for n, v in ms.items()]
         return str(out), frame_times_figure(ms, titles()), "\n".join(lines)
