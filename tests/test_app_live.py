@@ -69,3 +69,34 @@ def test_cost_endpoint_returns_the_seed_figure_4(client):
 def test_no_image_is_a_clear_error(client):
     with pytest.raises(Exception, match="upload a photo"):
         client.predict(None, 0.5, api_name="/segment")
+
+
+@pytest.mark.parametrize("variants, message", [
+    ([1, 2], "must be a list of names"), ({"model": 1}, "must be a list of names"),
+    ([["segnet_dsc"]], "must be a list of names"), (["x" * 100_000], "is not a shipped variant; available"),
+    ([f"v{i}" for i in range(1000)], "1,000 different names; at most 32"),
+])
+def test_any_json_to_segment_variants_is_a_message_naming_the_problem(client, variants, message):
+    photo = gradio_client.handle_file(str(need(PHOTOS / "cat1.jpg")))
+    with pytest.raises(Exception, match=message) as caught:
+        client.predict(photo, variants, 0.5, api_name="/segment_variants")
+    assert len(str(caught.value)) < 600  # a 100 kB name is not echoed back whole
+
+
+@pytest.mark.parametrize("args, message", [
+    ((128, "x", 64, 4, []), "kernel must be a whole number; got 'x'"),
+    ((None, 3, 64, 4, []), "size must be a whole number; got None"),
+    ((128, 4, 64, 4, []), "kernel must be a positive odd integer"),
+    ((128, 3, 64, 4, "enc1"), "dsc_blocks must be a list of block names"),
+    ((128, 3, 64, 4, ["enc1", 5]), "dsc_blocks must be a list of block names"),
+    ((128, 3, 64, 1000, []), "layers must be from 1 to 6; got 1000"),
+    ((128.5, 3, 64, 4, []), "size must be a whole number; got 128.5"),
+])
+def test_any_json_to_cost_is_a_message_naming_the_problem(client, args, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name="/cost")
+
+
+def test_after_every_bad_request_a_normal_photo_is_still_served(client):
+    *_, summary = client.predict(gradio_client.handle_file(str(need(PHOTOS / "cat1.jpg"))), 0.5, api_name="/segment")
+    assert list(summary["models"]) == ["segnet_regular", "segnet_dsc"]

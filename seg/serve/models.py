@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import reprlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class Models:
     def unavailable(self, names) -> dict:
         """{name: why} for each of `names` that cannot run: not a variant, or its checkpoint missing."""
         known = ", ".join(self.loaded) or "none"
-        return {n: self.errors.get(n) or f"{n!r} is not a shipped variant; available: {known}"
+        return {n: self.errors.get(n) or f"{reprlib.repr(n)} is not a shipped variant; available: {known}"
                 for n in names if n not in self.loaded}
 
     def segment(self, photo: Image.Image, names=PAIR) -> dict:

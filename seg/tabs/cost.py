@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import gradio as gr
 from torchinfo import summary
 
-from seg.model.config import BLOCK_NAMES
+from seg.model.config import BLOCK_NAMES, check_kernel
 from seg.model.cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
 from seg.model.factory import create_model
 from seg.model.layers import build_stack
@@ -16,8 +17,10 @@ from seg.serve.models import Models
 from seg.serve.timing import latency_by_size, scaling_markdown
 from seg.tabs.anymodel import AnyModel
 from seg.tabs.charts import scaling_figure, segnet_figure, stack_figures
+from seg.tabs.common import brief
 
 DEFAULTS = {"size": 128, "kernel": 3, "channels": 64, "layers": 4}  # the seed's Figure 4
+RANGES = {"size": (32, 512, 1), "kernel": (1, 7, 2), "channels": (8, 256, 8), "layers": (1, 6, 1)}  # min, max, step
 DEFAULT_DSC_BLOCKS = ["enc3", "enc4", "dec4", "dec3"]  # the deep, wide blocks hold most weights
 SEGNET_HEADERS = ["block", "kind", "H×W", "params", "mult-adds"]
 
@@ -69,6 +72,28 @@ class CostView:
     segnet_totals: str
 
 
+def checked_cost_args(size, kernel, channels, layers, dsc_blocks):
+    """/cost's arguments as a client may send them (any JSON: the handler skips Gradio's
+    preprocessing, whose failures reach a client as a bare "error"), or gr.Error naming the first
+    wrong one."""
+    numbers = []
+    for (name, (low, high, _)), value in zip(RANGES.items(), (size, kernel, channels, layers)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value != int(value):
+            raise gr.Error(f"{name} must be a whole number; got {brief(value)}")
+        if not low <= value <= high:
+            raise gr.Error(f"{name} must be from {low} to {high}; got {brief(value)}")
+        numbers.append(int(value))
+    blocks = [] if dsc_blocks is None else dsc_blocks
+    if not isinstance(blocks, list) or any(not isinstance(b, str) or b not in BLOCK_NAMES for b in blocks):
+        raise gr.Error(f"dsc_blocks must be a list of block names ({', '.join(BLOCK_NAMES)}); got {brief(dsc_blocks)}")
+    try:
+        check_kernel(numbers[1], name="kernel")
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    return (*numbers, blocks)
+
+
 def cost_view(size, kernel, channels, layers, dsc_blocks) -> CostView:
     size, kernel, channels, layers = int(size), int(kernel), int(channels), int(layers)
     table = stack_cost(size, kernel, channels, layers)
@@ -118,10 +143,10 @@ def render(models: Models):
     first = cost_view(*DEFAULTS.values(), DEFAULT_DSC_BLOCKS)
     gr.Markdown("Drag a slider: every number is computed analytically by `seg/model/cost.py`, layer by layer.")
     with gr.Row():
-        size = gr.Slider(32, 512, value=DEFAULTS["size"], step=1, label="Input size (H = W)")
-        kernel = gr.Slider(1, 7, value=DEFAULTS["kernel"], step=2, label="Kernel size k")
-        channels = gr.Slider(8, 256, value=DEFAULTS["channels"], step=8, label="Base channels C")
-        layers = gr.Slider(1, 6, value=DEFAULTS["layers"], step=1, label="Layers L")
+        labels = {"size": "Input size (H = W)", "kernel": "Kernel size k", "channels": "Base channels C",
+                  "layers": "Layers L"}
+        size, kernel, channels, layers = (gr.Slider(low, high, value=DEFAULTS[name], step=step, label=labels[name])
+                                          for name, (low, high, step) in RANGES.items())
     with gr.Row():
         params_plot, macs_plot, ratio_plot = (gr.Plot(value=fig, show_label=False) for fig in
                                               (first.params_figure, first.mult_adds_figure, first.ratio_figure))
@@ -142,10 +167,10 @@ def render(models: Models):
                   "segnet_totals": segnet_totals}
 
     def update(*values):
-        view = cost_view(*values)
+        view = cost_view(*checked_cost_args(*values))
         return [getattr(view, field) for field in components]  # in the outputs' order: /cost's answer
 
-    gr.on([c.change for c in inputs], update, inputs, list(components.values()),
+    gr.on([c.change for c in inputs], update, inputs, list(components.values()), preprocess=False,
           api_name="cost", trigger_mode="always_last", show_progress="hidden")
     gr.on([size.change, kernel.change], lambda s, k: gr.update(choices=block_choices(s, k)), [size, kernel], dsc_blocks,
           api_visibility="private", trigger_mode="always_last", show_progress="hidden")

@@ -20,8 +20,10 @@ from seg.serve.outputs import WRITERS, OutputDir, display_copy, overlay_file, wr
 from seg.serve.overlay import legend_html
 from seg.serve.photos import PhotoError, load_photo
 from seg.serve.timing import Stopwatch
-from seg.tabs.common import gpu
+from seg.tabs.common import brief, gpu
 from seg.tabs.summary import agreements, many_markdown, model_numbers, pair_markdown
+
+MAX_VARIANT_NAMES = 32  # different names one /segment_variants call may ask for
 
 DIM, DISAGREE, DISAGREE_NAME = 0.35, (255, 0, 255), "magenta"  # the disagreement map's photo and paint
 
@@ -113,8 +115,11 @@ class SegmentTab:
         the summary's "errors" (naming what is available), the others still come back."""
         variants = [variants] if isinstance(variants, str) else variants
         if variants and not (isinstance(variants, list) and all(isinstance(v, str) for v in variants)):
-            raise gr.Error(f"variants must be a list of names, e.g. {list(VARIANTS)}; got {variants!r}")
-        variants = list(dict.fromkeys(variants or PAIR))
+            raise gr.Error(f"variants must be a list of names, e.g. {list(VARIANTS)}; got {brief(variants)}")
+        variants = list(dict.fromkeys(variants or PAIR))  # each name once, in the order asked
+        if len(variants) > MAX_VARIANT_NAMES:
+            raise gr.Error(f"variants: {len(variants):,} different names; at most {MAX_VARIANT_NAMES} "
+                           f"(there are {len(VARIANTS)} variants)")
         errors = self.models.unavailable(variants)
         runnable = [n for n in variants if n not in errors]
         if not runnable:
