@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from seg.data.pets import default_data_root
+from seg.deploy import cache
 from seg.deploy.calibration import prepare, save_table
 from seg.deploy.edge import EdgeSegNet
 from seg.deploy.runtimes import load_runner
@@ -214,7 +215,9 @@ def ensure_export(target: Target, out_dir=EXPORT_DIR, checkpoint_dir=CHECKPOINT_
     Callers asking for the same file at once wait for one build and share it: threads of this
     process and processes sharing the folder (several app workers, parallel test runs) alike."""
     with build_lock(Path(out_dir), target):
-        return cached_or_export(target, out_dir, checkpoint_dir, data_root)
+        card = cached_or_export(target, out_dir, checkpoint_dir, data_root)
+    cache.sweep(out_dir, keep=target.file(out_dir))  # the folder stays under its bound
+    return card
 
 
 @contextmanager
@@ -242,6 +245,7 @@ def cached_or_export(target: Target, out_dir, checkpoint_dir, data_root) -> dict
             card = json.loads(card_path.read_text())
             weights = paths(checkpoint_dir, target.model)["weights"]
             if card["source"]["sha256"] == sha256(weights) and card["bytes"] == file.stat().st_size:
+                cache.used(file)
                 return card
         except (OSError, ValueError, KeyError):
             pass  # unreadable card: export afresh
