@@ -72,6 +72,26 @@ def test_the_live_handler_keeps_one_race_per_mode_and_skips_empty_frames(tab):
     assert tab.live(None, SAME_FRAMES, race)[3] is race
 
 
+@pytest.mark.parametrize("mode", [SAME_FRAMES, FREE_RUNNING])
+def test_a_stream_of_malformed_and_resized_frames_is_skipped_or_taken_and_leaves_no_thread(tab, mode):
+    import threading
+
+    rng = np.random.default_rng(1)
+    threads = threading.active_count()
+    bad = [np.zeros(5, np.uint8), np.zeros((0, 640, 3), np.uint8), np.zeros((40, 40, 7), np.uint8),
+           np.array([[object()]]), np.zeros((5000, 5000, 4), np.uint8)]
+    good = [rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), rng.integers(0, 255, (640, 480), dtype=np.uint8),
+            rng.random((90, 120, 4)) * 255, rng.integers(0, 255, (33, 17, 1), dtype=np.uint8)]  # sizes change
+    race = None
+    for frame in bad[:2] + good[:2] + bad[2:] + good[2:]:
+        regular, dsc, readout, race = tab.live(frame, mode, race)
+        if any(frame is b for b in bad):
+            assert "was skipped" in readout and regular == dsc == {"__type__": "update"}  # the last overlays stay
+        else:
+            assert "skipped" not in readout and (regular is None or regular.shape[:2] == np.asarray(frame).shape[:2])
+    assert race.arrived == len(good) and threading.active_count() == threads
+
+
 def test_a_two_second_clip_comes_back_side_by_side_with_every_frames_timings(tab, tmp_path):
     clip = synthetic_clip(tmp_path / "clip.mp4", seconds=2, fps=10, size=(96, 64))
     video, figure, summary = tab.race_video(str(clip), progress=lambda *a, **k: None)

@@ -15,6 +15,7 @@ from seg.tabs.charts import frame_times_figure
 from seg.tabs.common import gpu
 
 STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
+MAX_FRAME_VALUES = 4096 * 4096 * 4  # a camera frame larger than this is skipped unread
 INTRO = (f"Your webcam's frames go through both models. **{SAME_FRAMES}**: both run on every frame and each "
          f"shows the rate it would have alone. **{FREE_RUNNING}**: each takes the newest frame once its last one "
          "is done, so the slower one drops frames. The clip race below needs no camera.")
@@ -34,6 +35,22 @@ CAMERA_CHECK = """async () => {
 }"""
 
 
+def camera_image(frame) -> Image.Image | str:
+    """A streamed frame as RGB at most LIVE_MAX_SIDE, or why it cannot be one. Frames may change
+    size mid-stream (a rotated phone, another camera): each is taken as it comes."""
+    array = np.asarray(frame)
+    if array.dtype == object or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        return f"A camera frame of shape {array.shape} was skipped: not an image."
+    if min(array.shape[:2]) < 1 or array.size > MAX_FRAME_VALUES:
+        return f"A camera frame of {array.shape[1]}×{array.shape[0]} was skipped: empty or too large."
+    if array.dtype != np.uint8:
+        array = np.clip(np.nan_to_num(array.astype(np.float64)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(array.squeeze(2) if array.ndim == 3 and array.shape[2] == 1 else array).convert("RGB")
+    if max(image.size) > LIVE_MAX_SIDE:
+        image.thumbnail((LIVE_MAX_SIDE, LIVE_MAX_SIDE), Image.Resampling.BILINEAR)
+    return image
+
+
 class LiveTab:
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
@@ -51,9 +68,9 @@ class LiveTab:
         self.check_models()
         if race is None or race.mode != mode:
             race = Race(mode if mode in MODES else SAME_FRAMES)
-        image = Image.fromarray(np.asarray(frame)).convert("RGB")
-        if max(image.size) > LIVE_MAX_SIDE:
-            image.thumbnail((LIVE_MAX_SIDE, LIVE_MAX_SIDE), Image.Resampling.BILINEAR)
+        image = camera_image(frame)
+        if isinstance(image, str):  # a frame the page sent that cannot be read: skipped, the stream goes on
+            return gr.skip(), gr.skip(), readout(race, titles()) + f"\n\n⚠️ {image}", race
         try:
             step(self.models, image, race, race.arrived / CAMERA_FPS)  # the camera's clock, not the wall's
         except RuntimeError as err:  # this frame's failure; the stream goes on
