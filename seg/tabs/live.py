@@ -12,7 +12,7 @@ from seg.serve.outputs import OutputDir
 from seg.serve.race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
 from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, open_clip, write_video
 from seg.tabs.charts import frame_times_figure
-from seg.tabs.common import gpu
+from seg.tabs.common import disk_full_is_a_message, gpu
 
 STREAM_EVERY_S, STREAM_LIMIT_S = 1 / CAMERA_FPS, 120  # a session streams 2 minutes at most
 MAX_FRAME_VALUES = 4096 * 4096 * 4  # a camera frame larger than this is skipped unread
@@ -78,6 +78,7 @@ class LiveTab:
         overlays = [race.lanes[n].overlay for n in PAIR]
         return *overlays, readout(race, titles()), race
 
+    @disk_full_is_a_message
     def race_video(self, path, progress=gr.Progress()):
         """A clip through both models on every frame: the side-by-side video, per-frame ms, a summary."""
         self.check_models()

@@ -20,7 +20,7 @@ from seg.serve.outputs import WRITERS, OutputDir, display_copy, overlay_file, wr
 from seg.serve.overlay import legend_html
 from seg.serve.photos import PhotoError, load_photo
 from seg.serve.timing import Stopwatch
-from seg.tabs.common import brief, gpu
+from seg.tabs.common import brief, disk_full_is_a_message, gpu
 from seg.tabs.summary import agreements, many_markdown, model_numbers, pair_markdown
 
 MAX_VARIANT_NAMES = 32  # different names one /segment_variants call may ask for
@@ -69,6 +69,7 @@ class SegmentTab:
         lines = [f"- **{VARIANTS[n].title}** is not available: {msg}" for n, msg in self.models.errors.items()]
         return "⚠️ Checkpoints missing or unreadable; the cost calculator still works.\n" + "\n".join(lines)
 
+    @disk_full_is_a_message
     def segment(self, photo_path, opacity: float = 0.5, names=PAIR) -> SegmentResult:
         """The named variants on one photo: overlays, full-size mask PNGs, a summary, re-blend state."""
         watch = Stopwatch()
@@ -146,6 +147,7 @@ class SegmentTab:
         masks = [gr.update(visible=n in chosen, value=extra.masks.get(n)) for n in self.extras]
         return *overlays, *masks, many_markdown(merged["models"], merged["raw"]), {**state, **merged}
 
+    @disk_full_is_a_message
     def reblend(self, state, opacity: float):
         """New overlays at another opacity from the kept masks, without running the models."""
         shown = list(PAIR) + self.extras
@@ -156,6 +158,7 @@ class SegmentTab:
         files = dict(zip(kept, WRITERS.map(lambda n: overlay_file(photo, state["masks"][n], opacity, folder, n), kept)))
         return tuple(files.get(n, gr.skip()) for n in shown)
 
+    @disk_full_is_a_message
     def compare(self, state, overlay_reg, overlay_dsc):
         """One view of both results: the two overlays under a slider, and where the masks differ
         (the photo dimmed, disagreeing pixels painted). Built from the kept masks: no model run."""

@@ -1,0 +1,61 @@
+"""A full disk (or a quota, or a read-only folder) answers with a message, and the next request
+works once space is back: the write failure is injected where each handler writes its files."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+from gradio import Error as GradioError
+from PIL import Image
+
+from seg.serve import outputs
+from seg.serve.models import Models
+from seg.serve.video import synthetic_clip
+from seg.tabs import live as live_tab
+from seg.tabs.common import DISK_FULL
+from seg.tabs.live import LiveTab
+from seg.tabs.segment import SegmentTab
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.fixture(scope="module")
+def models(tiny_checkpoints):
+    return Models(tiny_checkpoints)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EROFS])
+def test_segment_says_the_disk_is_full_then_works_again(models, photo, monkeypatch, code):
+    tab = SegmentTab(models)
+    with monkeypatch.context() as patch:
+        patch.setattr(outputs.Image.Image, "save", lambda *a, **k: (_ for _ in ()).throw(OSError(code, "full")))
+        with pytest.raises(GradioError, match="no disk space left"):
+            tab.segment_outputs(photo)
+    assert tab.segment(photo).summary["models"]
+
+
+def test_another_os_error_is_not_called_a_full_disk(models, photo, monkeypatch):
+    monkeypatch.setattr(outputs.Image.Image, "save", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EIO, "io")))
+    with pytest.raises(OSError, match="io"):
+        SegmentTab(models).segment_outputs(photo)
+
+
+def test_a_clip_race_says_the_disk_is_full_then_works_again(models, tmp_path, monkeypatch):
+    tab, clip = LiveTab(models), synthetic_clip(tmp_path / "clip.mp4", seconds=1, fps=5, size=(64, 48))
+    with monkeypatch.context() as patch:
+        patch.setattr(live_tab, "write_video", no_space)
+        with pytest.raises(GradioError, match="no disk space left") as caught:
+            tab.race_video(str(clip), progress=lambda *a, **k: None)
+    assert str(caught.value.message) == DISK_FULL
+    assert "5 frames" in tab.race_video(str(clip), progress=lambda *a, **k: None)[2]

@@ -1,0 +1,202 @@
+"""A soak: `python app.py` on loopback under mixed traffic from several clients for N minutes.
+
+    python -m tools.soak --minutes 10              # -> results/soak.json (the README's reliability table)
+    python -m tools.soak --minutes 1 --no-save     # a quick look, printed only
+
+Each client loops over photos (/segment), variants (/segment_variants), clips (/race_video), cost
+changes (/cost), on-device model downloads (GET /ondevice/...), and bad input of every door (a text
+file as a photo or a clip, wrong JSON, a path out of the model folder). A bad request answered
+with its message is a success; an error without one ("upstream ... exception", a 5xx), or no answer,
+is counted against the app. The server's RSS, threads, open files and disk (its uploads, outputs
+and exports, all under one temporary folder) are read after a warm-up and at the end. The app
+runs with SEG_CACHE_TTL=60 so that a 10-minute soak sees its sweeps work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tools.bench_serving import proc_status
+from tools.launch import local_client, running_app
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT.parent / "shared" / "photos"
+GENERIC = "upstream Gradio app has raised an exception"  # an error the app did not explain
+CACHE_TTL_S = 60
+MODEL_FILE = "ondevice/models/segnet_dsc-fp32.onnx"
+
+
+def server_state(pid: int, folder: Path) -> dict:
+    status = proc_status(pid)
+    disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return {"rss_mb": round(status["rss_mb"], 1), "threads": status["threads"],
+            "open_files": len(os.listdir(f"/proc/{pid}/fd")), "disk_mb": round(disk / 1e6, 2)}
+
+
+class Inputs:
+    """The files the clients send, made once in the soak's folder."""
+
+    def __init__(self, folder: Path):
+        from PIL import Image
+
+        from seg.serve.video import synthetic_clip
+
+        self.photos = sorted(PHOTOS.glob("*.jpg")) if PHOTOS.is_dir() else []
+        if not self.photos:  # no ../shared: a made-up photo
+            self.photos = [folder / "photo.jpg"]
+            Image.new("RGB", (640, 480), (120, 90, 60)).save(self.photos[0])
+        self.clip = synthetic_clip(folder / "clip.mp4", seconds=1, fps=10, size=(96, 64))
+        self.text = folder / "notes.jpg"
+        self.text.write_text("not a photo\n" * 100)
+        self.fake_clip = folder / "notes.mp4"
+        self.fake_clip.write_text("not a clip\n" * 100)
+
+
+def actions(client, url: str, inputs: Inputs, rng: random.Random) -> dict:
+    """name: (weight, call, expected message or None). A call raises on failure or returns."""
+    from gradio_client import handle_file
+
+    def get(path, expect_status=200):
+        try:
+            with urllib.request.urlopen(url + path, timeout=120) as response:
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        if status != expect_status:
+            raise RuntimeError(f"GET {path}: {status}")
+
+    photo = lambda: handle_file(str(rng.choice(inputs.photos)))  # noqa: E731
+    return {
+        "photo": (30, lambda: client.predict(photo(), 0.5, api_name="/segment"), None),
+        "variants": (12, lambda: client.predict(photo(), rng.sample(["segnet_dsc_deep", "segnet_dsc_shallow", "unet_dsc",
+                                                                     "unet_regular", "segnet_dsc"], 2), 0.5,
+                                                 api_name="/segment_variants"), None),
+        "clip": (5, lambda: client.predict(handle_file(str(inputs.clip)), api_name="/race_video"), None),
+        "cost": (20, lambda: client.predict(rng.randrange(32, 513), rng.choice([1, 3, 5, 7]), rng.randrange(8, 257, 8),
+                                            rng.randrange(1, 5), rng.sample(["enc1", "enc3", "dec2"], 1),
+                                            api_name="/cost"), None),
+        "download": (8, lambda: (get("ondevice/config.json"), get(MODEL_FILE)), None),
+        "bad photo": (5, lambda: client.predict(handle_file(str(inputs.text)), 0.5, api_name="/segment"), "not an image"),
+        "bad variants": (5, lambda: client.predict(photo(), [1, {"a": 2}], 0.5, api_name="/segment_variants"),
+                         "must be a list of names"),
+        "bad cost": (5, lambda: client.predict(128, "x", 64, 4, [], api_name="/cost"), "whole number"),
+        "bad clip": (5, lambda: client.predict(handle_file(str(inputs.fake_clip)), api_name="/race_video"),
+                     "not a video"),
+        "bad path": (5, lambda: get("ondevice/models/..%2F..%2Fapp.py", expect_status=404), None),
+    }
+
+
+def one_request(call, expected) -> tuple[str, str]:
+    """(outcome, detail): ok, or error with the reason."""
+    try:
+        call()
+    except Exception as err:  # every failure is recorded, none stops the soak
+        message = str(err)
+        if expected is not None and expected.lower() in message.lower() and GENERIC not in message:
+            return "ok", ""
+        return "error", f"{type(err).__name__}: {message[:200]}"
+    return ("error", "a bad request was accepted") if expected is not None else ("ok", "")
+
+
+def client_loop(url, inputs, seed, stop: threading.Event, records: list, lock: threading.Lock):
+    rng = random.Random(seed)
+    client = local_client(url)
+    table = actions(client, url, inputs, rng)
+    names, weights = list(table), [w for w, _, _ in table.values()]
+    while not stop.is_set():
+        name = rng.choices(names, weights)[0]
+        _, call, expected = table[name]
+        began = time.perf_counter()
+        outcome, detail = one_request(call, expected)
+        with lock:
+            records.append({"kind": name, "ms": (time.perf_counter() - began) * 1000, "outcome": outcome,
+                            "detail": detail, "at": time.time()})
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
+
+
+def summarise(records, start, end, minutes, clients, warmup_s, cpu, after_ok) -> dict:
+    kinds = sorted({r["kind"] for r in records})
+    ms = [r["ms"] for r in records]
+    within = {k: abs(end[k] - start[k]) <= 0.1 * max(start[k], 1e-9) for k in start}
+    return {"minutes": minutes, "clients": clients, "warmup_s": warmup_s, "cpu": cpu,
+            "requests": len(records), "errors": sum(r["outcome"] == "error" for r in records),
+            "error_examples": sorted({r["detail"] for r in records if r["outcome"] == "error"})[:5],
+            "p50_ms": statistics.median(ms), "p99_ms": percentile(ms, 99),
+            "by_kind": {k: {"requests": sum(r["kind"] == k for r in records),
+                            "errors": sum(r["kind"] == k and r["outcome"] == "error" for r in records),
+                            "p50_ms": statistics.median([r["ms"] for r in records if r["kind"] == k]),
+                            "p99_ms": percentile([r["ms"] for r in records if r["kind"] == k], 99)} for k in kinds},
+            "server_after_warmup": start, "server_at_end": end, "within_10_percent": within,
+            "normal_photo_after": after_ok, "command": f"python -m tools.soak --minutes {minutes:g}"}
+
+
+def soak(minutes: float, clients: int = 4, seed: int = 0) -> dict:
+    from seg.machine import cpu_name
+
+    folder = Path(tempfile.mkdtemp(prefix="soak-"))
+    inputs = Inputs(folder / "inputs")
+    served = folder / "server"  # the app's temporary files: uploads, outputs, exports
+    served.mkdir()
+    env = {"TMPDIR": served, "GRADIO_TEMP_DIR": served / "gradio", "SEG_EXPORT_DIR": served / "exports",
+           "SEG_CACHE_TTL": CACHE_TTL_S}
+    warmup_s = min(120.0, max(20.0, minutes * 60 * 0.15))
+    records, lock, stop = [], threading.Lock(), threading.Event()
+    with running_app(**env) as (url, proc, _):
+        workers = [threading.Thread(target=client_loop, args=(url, inputs, seed + i, stop, records, lock), daemon=True)
+                   for i in range(clients)]
+        for worker in workers:
+            worker.start()
+        time.sleep(warmup_s)
+        start, measured_from = server_state(proc.pid, served), len(records)
+        time.sleep(minutes * 60)
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=300)
+        lost = sum(worker.is_alive() for worker in workers)  # a client still waiting for an answer
+        end = server_state(proc.pid, served)
+        after_ok = one_request(lambda: local_client(url).predict(
+            __import__("gradio_client").handle_file(str(inputs.photos[0])), 0.5, api_name="/segment"), None)[0] == "ok"
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
+    result = summarise(records[measured_from:], start, end, minutes, clients, warmup_s, cpu_name(), after_ok)
+    result["lost"] = lost
+    result["warmup_requests"] = measured_from
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--no-save", action="store_true", help="print, do not write results/soak.json")
+    args = parser.parse_args(argv)
+    if not 0 < args.minutes <= 120 or not 1 <= args.clients <= 32:
+        parser.error("--minutes must be in (0, 120] and --clients in [1, 32]")
+    from seg.reports import soak as report
+    from seg.reports import store
+
+    result = soak(args.minutes, args.clients)
+    if not args.no_save:
+        store.save(report.PATH, result)
+    print(report.markdown(result))
+    return 0 if result["errors"] == 0 and result["lost"] == 0 and result["normal_photo_after"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
