@@ -31,3 +31,34 @@ def test_two_callers_asking_for_the_same_file_build_it_once(tiny_checkpoints, tm
     assert builds == [target] and len(cards) == 3 and cards[0] == cards[1] == cards[2]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "segnet_dsc.onnx", "segnet_dsc.onnx.json"]  # and the lock file, hidden
+
+
+KILLED_BUILD = """
+import sys, time
+from pathlib import Path
+from seg.deploy import export, lowering
+def half_a_file(target, model, size, out, calibration):
+    Path(out).write_bytes(b"half an onnx file")
+    print("writing", flush=True)
+    time.sleep(600)
+lowering.write = half_a_file
+export.ensure_export(export.Target("segnet_dsc", "onnx"), Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_a_build_killed_half_way_leaves_nothing_served_and_the_next_build_is_clean(tiny_checkpoints, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "exports"
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(out), str(tiny_checkpoints)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    assert killed.stdout.readline().strip() == "writing"
+    killed.kill()  # SIGKILL mid-write: no handler runs
+    killed.wait()
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == [] and len(list(out.glob(".*.tmp"))) == 1
+    card = ensure_export(Target("segnet_dsc", "onnx"), out, tiny_checkpoints)  # as the restarted app would
+    assert card["verification"]["pixel_agreement"] >= 0.999
+    assert list(out.glob(".*.tmp")) == []  # the killed build's half file was swept
