@@ -31,9 +31,9 @@ def test_the_report_names_errors_and_what_moved_beyond_ten_percent():
     records.append({"kind": "cost", "ms": 5.0, "outcome": "error", "detail": "RuntimeError: boom"})
     start = {"rss_mb": 1000, "threads": 20, "open_files": 30, "disk_mb": 10}
     end = {"rss_mb": 1050, "threads": 20, "open_files": 40, "disk_mb": 10.5}
-    result = {**summarise(records, start, end, 10, 4, 60, "Test CPU", True), "lost": 0}
+    result = {**summarise(records, start, end, {**end, "rss_mb": 1200}, 10, 4, 60, "Test CPU", True), "lost": 0, "cache_ttl_s": 60}
     assert result["requests"] == 101 and result["errors"] == 1 and result["p99_ms"] == 99  # nearest rank: the 100th of 101
     assert result["within_10_percent"] == {"rss_mb": True, "threads": True, "open_files": False, "disk_mb": True}
     text = report.markdown(result)
-    assert "**101 requests, 1 errors, 0 lost**" in text and "| open files | 30 | 40 | ❌ |" in text
+    assert "**101 requests, 1 errors, 0 lost**" in text and "| open files | 30 | 40 | ❌ | 40 |" in text
     assert "`RuntimeError: boom`" in text and "python -m tools.soak --minutes 10" in text

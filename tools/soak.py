@@ -8,8 +8,10 @@ changes (/cost), on-device model downloads (GET /ondevice/...), and bad input of
 file as a photo or a clip, wrong JSON, a path out of the model folder). A bad request answered
 with its message is a success; an error without one ("upstream ... exception", a 5xx), or no answer,
 is counted against the app. The server's RSS, threads, open files and disk (its uploads, outputs
-and exports, all under one temporary folder) are read after a warm-up and at the end. The app
-runs with SEG_CACHE_TTL=60 so that a 10-minute soak sees its sweeps work.
+and exports, all under one temporary folder) are read every 15 s under load (their peaks), and
+at rest after the warm-up and at the end: traffic paused, the cache's time to live passed, one
+photo served (which sweeps the old outputs) — the same state twice, so a leak shows as a
+difference. The app runs with SEG_CACHE_TTL=60 so that a 10-minute soak sees its sweeps work.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ PHOTOS = ROOT.parent / "shared" / "photos"
 GENERIC = "upstream Gradio app has raised an exception"  # an error the app did not explain
 CACHE_TTL_S = 60
 MODEL_FILE = "ondevice/models/segnet_dsc-fp32.onnx"
+VARIANT_CHOICES = ["segnet_dsc_deep", "segnet_dsc_shallow", "unet_dsc", "unet_regular", "segnet_dsc"]
 
 
 def server_state(pid: int, folder: Path) -> dict:
@@ -80,15 +83,15 @@ def actions(client, url: str, inputs: Inputs, rng: random.Random) -> dict:
     photo = lambda: handle_file(str(rng.choice(inputs.photos)))  # noqa: E731
     return {
         "photo": (30, lambda: client.predict(photo(), 0.5, api_name="/segment"), None),
-        "variants": (12, lambda: client.predict(photo(), rng.sample(["segnet_dsc_deep", "segnet_dsc_shallow", "unet_dsc",
-                                                                     "unet_regular", "segnet_dsc"], 2), 0.5,
+        "variants": (12, lambda: client.predict(photo(), rng.sample(VARIANT_CHOICES, 2), 0.5,
                                                  api_name="/segment_variants"), None),
         "clip": (5, lambda: client.predict(handle_file(str(inputs.clip)), api_name="/race_video"), None),
         "cost": (20, lambda: client.predict(rng.randrange(32, 513), rng.choice([1, 3, 5, 7]), rng.randrange(8, 257, 8),
                                             rng.randrange(1, 5), rng.sample(["enc1", "enc3", "dec2"], 1),
                                             api_name="/cost"), None),
         "download": (8, lambda: (get("ondevice/config.json"), get(MODEL_FILE)), None),
-        "bad photo": (5, lambda: client.predict(handle_file(str(inputs.text)), 0.5, api_name="/segment"), "not an image"),
+        "bad photo": (5, lambda: client.predict(handle_file(str(inputs.text)), 0.5, api_name="/segment"),
+                      "not an image"),
         "bad variants": (5, lambda: client.predict(photo(), [1, {"a": 2}], 0.5, api_name="/segment_variants"),
                          "must be a list of names"),
         "bad cost": (5, lambda: client.predict(128, "x", 64, 4, [], api_name="/cost"), "whole number"),
@@ -110,19 +113,43 @@ def one_request(call, expected) -> tuple[str, str]:
     return ("error", "a bad request was accepted") if expected is not None else ("ok", "")
 
 
-def client_loop(url, inputs, seed, stop: threading.Event, records: list, lock: threading.Lock):
+class Traffic:
+    """The clients' shared switches: stop, pause (no new requests), and how many are in flight."""
+
+    def __init__(self):
+        self.stop, self.pause, self.lock = threading.Event(), threading.Event(), threading.Lock()
+        self.in_flight, self.records = 0, []
+
+    def idle(self) -> None:
+        """Pause, and return once every request in flight has its answer."""
+        self.pause.set()
+        while True:
+            with self.lock:
+                if self.in_flight == 0:
+                    return
+            time.sleep(0.1)
+
+
+def client_loop(url, inputs, seed, traffic: Traffic):
     rng = random.Random(seed)
     client = local_client(url)
     table = actions(client, url, inputs, rng)
     names, weights = list(table), [w for w, _, _ in table.values()]
-    while not stop.is_set():
+    while not traffic.stop.is_set():
+        with traffic.lock:
+            paused = traffic.pause.is_set()
+            traffic.in_flight += not paused
+        if paused:
+            time.sleep(0.1)
+            continue
         name = rng.choices(names, weights)[0]
         _, call, expected = table[name]
         began = time.perf_counter()
         outcome, detail = one_request(call, expected)
-        with lock:
-            records.append({"kind": name, "ms": (time.perf_counter() - began) * 1000, "outcome": outcome,
-                            "detail": detail, "at": time.time()})
+        with traffic.lock:
+            traffic.in_flight -= 1
+            traffic.records.append({"kind": name, "ms": (time.perf_counter() - began) * 1000, "outcome": outcome,
+                                    "detail": detail, "at": time.time()})
 
 
 def percentile(values, q):
@@ -130,7 +157,7 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
 
 
-def summarise(records, start, end, minutes, clients, warmup_s, cpu, after_ok) -> dict:
+def summarise(records, start, end, peaks, minutes, clients, warmup_s, cpu, after_ok) -> dict:
     kinds = sorted({r["kind"] for r in records})
     ms = [r["ms"] for r in records]
     within = {k: abs(end[k] - start[k]) <= 0.1 * max(start[k], 1e-9) for k in start}
@@ -142,8 +169,27 @@ def summarise(records, start, end, minutes, clients, warmup_s, cpu, after_ok) ->
                             "errors": sum(r["kind"] == k and r["outcome"] == "error" for r in records),
                             "p50_ms": statistics.median([r["ms"] for r in records if r["kind"] == k]),
                             "p99_ms": percentile([r["ms"] for r in records if r["kind"] == k], 99)} for k in kinds},
-            "server_after_warmup": start, "server_at_end": end, "within_10_percent": within,
-            "normal_photo_after": after_ok, "command": f"python -m tools.soak --minutes {minutes:g}"}
+            "server_after_warmup": start, "server_at_end": end, "server_peak_under_load": peaks,
+            "within_10_percent": within, "normal_photo_after": after_ok,
+            "command": f"python -m tools.soak --minutes {minutes:g}"}
+
+
+def at_rest(traffic: Traffic, url: str, inputs: Inputs, pid: int, folder: Path) -> tuple[dict, bool]:
+    """The server's state with no traffic, the cache's time to live passed and one photo served."""
+    from gradio_client import handle_file
+
+    traffic.idle()
+    time.sleep(CACHE_TTL_S + 30)  # the sweeper runs every TTL / 3
+    photo_ok = one_request(lambda: local_client(url).predict(handle_file(str(inputs.photos[0])), 0.5,
+                                                             api_name="/segment"), None)[0] == "ok"
+    return server_state(pid, folder), photo_ok
+
+
+def sample_peaks(pid: int, folder: Path, traffic: Traffic, peaks: dict) -> None:
+    while not traffic.stop.wait(15):
+        if not traffic.pause.is_set():
+            for key, value in server_state(pid, folder).items():
+                peaks[key] = max(peaks.get(key, value), value)
 
 
 def soak(minutes: float, clients: int = 4, seed: int = 0) -> dict:
@@ -156,27 +202,27 @@ def soak(minutes: float, clients: int = 4, seed: int = 0) -> dict:
     env = {"TMPDIR": served, "GRADIO_TEMP_DIR": served / "gradio", "SEG_EXPORT_DIR": served / "exports",
            "SEG_CACHE_TTL": CACHE_TTL_S}
     warmup_s = min(120.0, max(20.0, minutes * 60 * 0.15))
-    records, lock, stop = [], threading.Lock(), threading.Event()
+    traffic, peaks = Traffic(), {}
     with running_app(**env) as (url, proc, _):
-        workers = [threading.Thread(target=client_loop, args=(url, inputs, seed + i, stop, records, lock), daemon=True)
+        workers = [threading.Thread(target=client_loop, args=(url, inputs, seed + i, traffic), daemon=True)
                    for i in range(clients)]
+        workers.append(threading.Thread(target=sample_peaks, args=(proc.pid, served, traffic, peaks), daemon=True))
         for worker in workers:
             worker.start()
         time.sleep(warmup_s)
-        start, measured_from = server_state(proc.pid, served), len(records)
+        start, _ = at_rest(traffic, url, inputs, proc.pid, served)
+        measured_from = len(traffic.records)
+        traffic.pause.clear()
         time.sleep(minutes * 60)
-        stop.set()
+        end, after_ok = at_rest(traffic, url, inputs, proc.pid, served)
+        traffic.stop.set()
         for worker in workers:
             worker.join(timeout=300)
         lost = sum(worker.is_alive() for worker in workers)  # a client still waiting for an answer
-        end = server_state(proc.pid, served)
-        after_ok = one_request(lambda: local_client(url).predict(
-            __import__("gradio_client").handle_file(str(inputs.photos[0])), 0.5, api_name="/segment"), None)[0] == "ok"
     subprocess.run(["rm", "-rf", str(folder)], check=False)
-    result = summarise(records[measured_from:], start, end, minutes, clients, warmup_s, cpu_name(), after_ok)
-    result["lost"] = lost
-    result["warmup_requests"] = measured_from
-    return result
+    result = summarise(traffic.records[measured_from:], start, end, peaks, minutes, clients, warmup_s, cpu_name(),
+                       after_ok)
+    return {**result, "lost": lost, "warmup_requests": measured_from, "cache_ttl_s": CACHE_TTL_S}
 
 
 def main(argv=None) -> int:
