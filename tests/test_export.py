@@ -151,9 +151,9 @@ def test_the_deploy_tab_builds_a_file_once_and_explains_a_failure(tiny_checkpoin
     tab = DeployTab(tiny_checkpoints, tmp_path / "exports")
     path, card = tab.build("segnet_dsc", "onnx", False)
     assert path.endswith("segnet_dsc.onnx") and "Argmax agrees with PyTorch" in card
-    built = (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_mtime_ns
+    built = (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_ino  # a rebuild renames a new file over it
     assert tab.build("segnet_dsc", "onnx", False)[0] == path
-    assert (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_mtime_ns == built  # cached, not rebuilt
+    assert (tmp_path / "exports" / "segnet_dsc.onnx").stat().st_ino == built  # cached, not rebuilt
     broken = DeployTab(tmp_path / "no-checkpoints", tmp_path / "exports2")
     with pytest.raises(gr.Error, match="Could not build the file: .*segnet_dsc"):
         broken.build("segnet_dsc", "pte", False)
