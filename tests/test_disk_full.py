@@ -59,3 +59,21 @@ def test_a_clip_race_says_the_disk_is_full_then_works_again(models, tmp_path, mo
             tab.race_video(str(clip), progress=lambda *a, **k: None)
     assert str(caught.value.message) == DISK_FULL
     assert "5 frames" in tab.race_video(str(clip), progress=lambda *a, **k: None)[2]
+
+
+def test_a_killed_apps_output_folders_go_when_the_next_app_starts(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from seg.serve.outputs import PREFIX, OutputDir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f"{PREFIX}{dead.stdout.strip()}-abc"
+    (killed / "request").mkdir(parents=True)
+    (killed / "request" / "overlay.jpg").write_bytes(b"x")
+    running = tmp_path / f"{PREFIX}1-abc"  # pid 1 is always there
+    running.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    fresh = OutputDir()
+    assert not killed.exists() and running.exists() and fresh.root.exists()

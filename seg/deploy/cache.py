@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from seg.files import pid_alive
+
 MAX_BYTES = int(os.environ.get("SEG_EXPORT_MAX_MB", "600")) * 1_000_000
 EXPORT_SUFFIXES = (".onnx", ".pte")
 
@@ -24,16 +26,6 @@ def used(file: Path) -> None:
 
 def card_of(file: Path) -> Path:
     return file.with_name(f"{file.name}.json")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dead_temp_files(folder: Path) -> list[Path]:

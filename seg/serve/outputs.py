@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from seg.files import pid_alive
 from seg.serve.overlay import blend, mask_png, upsample_logits
 
 WRITERS = ThreadPoolExecutor(4, thread_name_prefix="png")
@@ -20,11 +22,28 @@ DISPLAY_MAX = 1024  # overlays are shown at most this wide; downloads keep the f
 DISPLAY_QUALITY = 90  # overlays are for the eye: JPEG encodes ~5x faster than PNG; masks stay PNG
 
 
+PREFIX = "segnet-demo-"  # then the app's process id
+
+
+def orphaned_output_dirs(parent=None) -> list[Path]:
+    """Output folders of app processes that are gone: killed, their atexit cleanup never ran."""
+    parent = Path(parent or tempfile.gettempdir())
+    found = []
+    for folder in parent.glob(f"{PREFIX}*-*"):
+        pid = folder.name[len(PREFIX):].split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            found.append(folder)
+    return found
+
+
 class OutputDir:
-    """Per-request folders for the PNGs handed to Gradio; old ones are deleted as new ones come."""
+    """Per-request folders for the PNGs handed to Gradio; old ones are deleted as new ones come, and
+    a killed app's are deleted when the next one starts."""
 
     def __init__(self, max_age_s: float = 900):
-        self.root = Path(tempfile.mkdtemp(prefix="segnet-demo-"))
+        for orphan in orphaned_output_dirs():
+            shutil.rmtree(orphan, ignore_errors=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self.max_age_s = max_age_s
         atexit.register(self.cleanup)
 
