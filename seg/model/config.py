@@ -124,6 +124,14 @@ class NetConfig:
                    num_classes=meta["num_classes"])
 
 
+UNET_DEPTH = 4  # the U-Net's poolings: UNET_BLOCK_NAMES has 4 encoder levels, the bottleneck, 4 decoder ones
+
+
+def unet_widths(base_channels: int) -> list[int]:
+    """The U-Net's width per level, enc1 to the bottleneck: 32, 64, 128, 256, 512 at base width 32."""
+    return [base_channels << level for level in range(UNET_DEPTH + 1)]
+
+
 def dsc_in(*blocks: str) -> tuple[str, ...]:
     """Per-block kinds with DSC in the named blocks and regular convolutions elsewhere."""
     for block in blocks:

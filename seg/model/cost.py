@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from seg.model.config import (
+    ARCHITECTURES,
     BLOCK_NAMES,
     CONV_KINDS,
     DEFAULT_WIDTH,
@@ -22,6 +23,7 @@ from seg.model.config import (
     check_size,
     resolve_kinds,
     segnet_layout,
+    unet_widths,
 )
 from seg.model.variants import variant_config
 
@@ -127,7 +129,7 @@ def unet_layers(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH
     kinds = resolve_kinds(kinds, UNET_BLOCK_NAMES)
     check_kernel(kernel, name="kernel")
     height, width = check_size(size)
-    widths = [base_channels << level for level in range(5)]
+    widths = unet_widths(base_channels)
 
     def double_conv(block, kind, in_ch, out_ch, h, w):
         rows = []
@@ -162,25 +164,28 @@ def cost_table(rows, blocks, kinds, config) -> dict:
             "totals": total([r for _, r in rows])}
 
 
+LAYERS = {"segnet": segnet_layers, "unet": unet_layers}
+
+
+def net_cost(architecture: str, kinds="regular", size=128, kernel=3, base_channels=None, num_classes=3) -> dict:
+    """Per layer, per block and in total, for either architecture, any per-block kind assignment
+    and input size; base_channels None: the architecture's width."""
+    base_channels = DEFAULT_WIDTH[architecture] if base_channels is None else base_channels
+    rows = LAYERS[architecture](kinds, size, kernel, base_channels, num_classes)
+    blocks = ARCHITECTURES[architecture]
+    config = {"architecture": architecture, "size": list(check_size(size)), "kernel": kernel,
+              "base_channels": base_channels, "num_classes": num_classes}
+    return cost_table(rows, blocks, resolve_kinds(kinds, blocks), config)
+
+
 def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=64, num_classes=3) -> dict:
-    """Per layer, per block and in total, for any per-block kind assignment and input size."""
-    rows = segnet_layers(kinds, size, kernel, base_channels, num_classes)
-    config = {"architecture": "segnet", "size": list(check_size(size)), "kernel": kernel,
-              "base_channels": base_channels, "num_classes": num_classes}
-    return cost_table(rows, BLOCK_NAMES, resolve_kinds(kinds), config)
-
-
-def unet_cost(kinds="regular", size=128, kernel=3, base_channels=DEFAULT_WIDTH["unet"], num_classes=3) -> dict:
-    rows = unet_layers(kinds, size, kernel, base_channels, num_classes)
-    config = {"architecture": "unet", "size": list(check_size(size)), "kernel": kernel,
-              "base_channels": base_channels, "num_classes": num_classes}
-    return cost_table(rows, UNET_BLOCK_NAMES, resolve_kinds(kinds, UNET_BLOCK_NAMES), config)
+    return net_cost("segnet", kinds, size, kernel, base_channels, num_classes)
 
 
 def config_cost(config: NetConfig, size=128) -> dict:
     """The cost of any net described by its config (a loaded checkpoint's, a variant's)."""
-    cost = unet_cost if config.architecture == "unet" else segnet_cost
-    return cost(config.kinds, size, config.kernel_size, config.base_channels, config.num_classes)
+    return net_cost(config.architecture, config.kinds, size, config.kernel_size, config.base_channels,
+                    config.num_classes)
 
 
 def model_cost(name: str, size=128, kinds=None, kernel=3, base_channels=None, num_classes=3) -> dict:

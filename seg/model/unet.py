@@ -15,18 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seg.model.config import MIN_SIZE, NetConfig
+from seg.model.config import MIN_SIZE, UNET_DEPTH, NetConfig, unet_widths
 from seg.model.layers import ConvBNReLU
-
-DEPTH = 4  # poolings; config.py's UNET_BLOCK_NAMES has DEPTH encoder levels, the bottleneck, DEPTH decoder ones
 
 
 def double_conv(kind: str, in_ch: int, out_ch: int, kernel_size: int) -> nn.Sequential:
     return nn.Sequential(ConvBNReLU(kind, in_ch, out_ch, kernel_size), ConvBNReLU(kind, out_ch, out_ch, kernel_size))
-
-
-def unet_widths(base_channels: int) -> list[int]:
-    return [base_channels << level for level in range(DEPTH + 1)]  # 32, 64, 128, 256, 512
 
 
 class UNet(nn.Module):
@@ -37,18 +31,19 @@ class UNet(nn.Module):
         self.config, self.kinds, self.kernel_size = config, config.kinds, config.kernel_size
         self.base_channels, self.num_classes = config.base_channels, config.num_classes
         widths, k = unet_widths(config.base_channels), config.kernel_size
-        down_kinds, up_kinds = config.kinds[:DEPTH + 1], config.kinds[DEPTH + 1:][::-1]  # up_kinds[i]: level i
+        # up_kinds[i]: decoder level i (the config lists the decoder from the deepest level out)
+        down_kinds, up_kinds = config.kinds[:UNET_DEPTH + 1], config.kinds[UNET_DEPTH + 1:][::-1]
         self.input_bn = nn.BatchNorm2d(3)
-        self.encoder = nn.ModuleList([double_conv(down_kinds[0], 3, widths[0], k)] +
-                                     [double_conv(down_kinds[i], widths[i - 1], widths[i], k) for i in range(1, DEPTH + 1)])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(DEPTH)])
-        self.decoder = nn.ModuleList([double_conv(up_kinds[i], 2 * widths[i], widths[i], k) for i in range(DEPTH)])
+        ins = [3, *widths[:-1]]  # each level's input: the photo, then the level above
+        self.encoder = nn.ModuleList([double_conv(down_kinds[i], ins[i], widths[i], k) for i in range(UNET_DEPTH + 1)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(UNET_DEPTH)])
+        self.decoder = nn.ModuleList([double_conv(up_kinds[i], 2 * widths[i], widths[i], k) for i in range(UNET_DEPTH)])
         self.head = nn.Conv2d(widths[0], config.num_classes, 1)
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] < MIN_SIZE or x.shape[-2] < MIN_SIZE:
-            raise ValueError(f"input is {x.shape[-2]}x{x.shape[-1]}; this U-Net pools {DEPTH} times and needs "
+            raise ValueError(f"input is {x.shape[-2]}x{x.shape[-1]}; this U-Net pools {UNET_DEPTH} times and needs "
                              f"at least {MIN_SIZE}x{MIN_SIZE} (resize the image up)")
         x = self.input_bn(x)
         skips = []
@@ -56,7 +51,7 @@ class UNet(nn.Module):
             x = block(x if level == 0 else self.pool(x))
             skips.append(x)
         skips.pop()  # the bottleneck's output is x itself
-        for level in reversed(range(DEPTH)):
+        for level in reversed(range(UNET_DEPTH)):
             skip = skips.pop()
             x = self.decoder[level](torch.cat([skip, fit(self.up[level](x), skip)], dim=1))
         return self.head(x)
