@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from seg.files import pid_alive
+from seg.files import dead_temp_files
 
 MAX_BYTES = int(os.environ.get("SEG_EXPORT_MAX_MB", "600")) * 1_000_000
 EXPORT_SUFFIXES = (".onnx", ".pte")
@@ -26,16 +26,6 @@ def used(file: Path) -> None:
 
 def card_of(file: Path) -> Path:
     return file.with_name(f"{file.name}.json")
-
-
-def dead_temp_files(folder: Path) -> list[Path]:
-    """atomic_write's temp files (.NAME.PID.THREAD.tmp) whose process is gone: a killed build's."""
-    dead = []
-    for tmp in folder.glob(".*.tmp"):
-        parts = tmp.name.split(".")
-        if len(parts) >= 4 and parts[-3].isdigit() and not pid_alive(int(parts[-3])):
-            dead.append(tmp)
-    return dead
 
 
 def sweep(folder, keep: Path | None = None, max_bytes: int = MAX_BYTES) -> list[Path]:
