@@ -77,3 +77,13 @@ def test_a_killed_apps_output_folders_go_when_the_next_app_starts(tmp_path, monk
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     fresh = OutputDir()
     assert not killed.exists() and running.exists() and fresh.root.exists()
+
+
+def test_a_deploy_build_on_a_full_disk_says_so(tiny_checkpoints, tmp_path, monkeypatch):
+    from seg.deploy import lowering
+    from seg.tabs.deploy import DeployTab
+
+    monkeypatch.setattr(lowering, "write", no_space)
+    with pytest.raises(GradioError, match="no disk space left"):
+        DeployTab(tiny_checkpoints, tmp_path / "exports").build("segnet_dsc", "onnx", False)
+    assert not (tmp_path / "exports" / "segnet_dsc.onnx").exists()

@@ -47,7 +47,12 @@ MIN_AGREEMENT = 0.999  # an fp32 file whose argmax differs from eager's on more 
 
 
 class ExportError(RuntimeError):
-    """A message for the person exporting: one line, no traceback."""
+    """A message for the person exporting: one line, no traceback; `errno` where an OSError caused
+    it (a full disk is the server's state, not the export's fault: the Deploy tab says so)."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
             atomic_write(file, lambda out: details.update(lowering.write(target, folded, size, out, calibration)))
         except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
             raise ExportError(f"the {target.format} export of {target.model} failed: "
-                              f"{type(err).__name__}: {err}") from None
+                              f"{type(err).__name__}: {err}", errno=getattr(err, "errno", None)) from None
         if calibration and calibration.cache and not calibration.stored:  # keep the ranges with the weights
             save_table(checkpoint_dir, target.model, weights_sha256, calibration.cache,
                        calibration.measured_on, lowering.versions())

@@ -11,7 +11,7 @@ from seg.deploy.export import EXPORT_DIR, FORMATS, ExportError, check_target, en
 from seg.model.checkpoint import CHECKPOINT_DIR
 from seg.model.variants import VARIANTS
 from seg.reports import deploy as deploy_report
-from seg.tabs.common import DISK_FULL
+from seg.tabs.common import DISK_ERRORS, DISK_FULL
 
 FORMAT_NAMES = {"onnx": "ONNX", "pte": "ExecuTorch .pte"}
 INTRO = """Phones and browsers are why DSC exists. Each model below is a file you can ship: **ONNX**
@@ -47,7 +47,7 @@ class DeployTab:
         try:
             card = ensure_export(check_target(model, fmt, int8), self.out_dir, self.checkpoint_dir)
         except ExportError as err:
-            if "No space left" in str(err):
+            if err.errno in DISK_ERRORS:
                 raise gr.Error(DISK_FULL) from None
             raise gr.Error(f"Could not build the file: {err}") from None
         return str(Path(self.out_dir) / card["file"]), card_markdown(card)
