@@ -35,6 +35,7 @@ class VideoError(ValueError):
 
 NOT_A_VIDEO = "This file is not a video the app can read, or it is damaged. Please upload an MP4, WebM or MOV clip."
 STILL = "This is a still image, not a video: use the Segment tab for photos."
+DAMAGED = "The video is truncated or damaged and cannot be decoded. Please upload another."
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ class Clip:
 
     path: Path
     fps: float  # of the frames it yields: the clip's own, at most MAX_FPS
-    width: int  # as stored, before rotation
-    height: int
     declared_seconds: float | None  # from the container; None where it says nothing (live WebM)
     max_seconds: float
 
@@ -90,7 +89,7 @@ class Clip:
         except (av.error.InvalidDataError, av.error.EOFError, UnicodeDecodeError):
             raise VideoError(NOT_A_VIDEO) from None
         except (av.error.FFmpegError, ValueError):
-            raise VideoError("The video is truncated or damaged and cannot be decoded. Please upload another.") from None
+            raise VideoError(DAMAGED) from None
 
 
 def on_a_clock(timed: Iterable[tuple[float, Image.Image]], step: float) -> Iterator[Image.Image]:
@@ -149,7 +148,7 @@ def checked_clip(path: Path, container, max_seconds: float) -> Clip:
                 else container.duration / 1e6 if container.duration else None)
     if declared is not None and declared > max_seconds:
         raise VideoError(too_long(declared, max_seconds))
-    return Clip(path, fps, width, height, declared, max_seconds)
+    return Clip(path, fps, declared, max_seconds)
 
 
 def read_video(path, max_seconds: float = MAX_SECONDS, max_bytes: int = MAX_BYTES):
@@ -162,9 +161,10 @@ def too_long(seconds: float, limit: float) -> str:
     return f"The video is {seconds:.1f} s long; the limit is {limit:g} s. Please upload a shorter clip."
 
 
-def shrink(image: Image.Image) -> Image.Image:
-    if max(image.size) > MAX_SIDE:
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BILINEAR)
+def shrink(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """RGB at most max_side on its longer side: a clip's frames, the camera's."""
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return image.convert("RGB")
 
 

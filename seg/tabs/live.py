@@ -10,7 +10,7 @@ from seg.model.variants import PAIR, VARIANTS, titles
 from seg.serve.models import Models
 from seg.serve.outputs import OutputDir
 from seg.serve.race import CAMERA_FPS, FREE_RUNNING, LIVE_MAX_SIDE, MODES, SAME_FRAMES, Race, race_clip, readout, step
-from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, open_clip, write_video
+from seg.serve.video import MAX_BYTES, MAX_SECONDS, VideoError, open_clip, shrink, write_video
 from seg.tabs.charts import frame_times_figure
 from seg.tabs.common import disk_full_is_a_message, gpu
 
@@ -45,10 +45,8 @@ def camera_image(frame) -> Image.Image | str:
         return f"A camera frame of {array.shape[1]}×{array.shape[0]} was skipped: empty or too large."
     if array.dtype != np.uint8:
         array = np.clip(np.nan_to_num(array.astype(np.float64)), 0, 255).astype(np.uint8)
-    image = Image.fromarray(array.squeeze(2) if array.ndim == 3 and array.shape[2] == 1 else array).convert("RGB")
-    if max(image.size) > LIVE_MAX_SIDE:
-        image.thumbnail((LIVE_MAX_SIDE, LIVE_MAX_SIDE), Image.Resampling.BILINEAR)
-    return image
+    grey = array.ndim == 3 and array.shape[2] == 1
+    return shrink(Image.fromarray(array.squeeze(2) if grey else array), LIVE_MAX_SIDE)
 
 
 class LiveTab:
