@@ -11,7 +11,7 @@ from conftest import without_timing
 from synthetic import make_oxford_layout
 
 import train
-from seg.model.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths, save_checkpoint
+from seg.model.checkpoint import CheckpointError, load_checkpoint, load_snapshots, paths, save_checkpoint, save_meta
 from seg.model.factory import create_model
 from seg.model.variants import VARIANTS
 from seg.scoring.evaluate import main as evaluate_main
@@ -119,6 +119,20 @@ def test_evaluate_cli_prints_metrics_json(synthetic_root, tmp_path, capsys):
     assert result["images"] == meta["final"]["images"] == 9 and meta["final"]["split"] == "test"
     assert result["pixel_accuracy"] == meta["final"]["pixel_accuracy"]  # the same number, not a close one
     assert result["miou"] == meta["final"]["miou"] and result["iou"] == meta["final"]["iou"]
+    # each image's confusion matrix, recorded one to a line, sums to the split's
+    per_image = meta["final"]["confusion_per_image"]
+    assert len(per_image) == 9 and torch.tensor(per_image).sum(0).tolist() == result["confusion_matrix"]
+    lines = paths(tmp_path, "segnet_dsc")["meta"].read_text().splitlines()
+    assert sum(line.strip().rstrip(",") == json.dumps(row) for row in per_image for line in lines) >= 9
+
+
+@pytest.mark.parametrize("meta", [
+    {"a": [[1, 2], [3, 4]], "rows": [[[1, 2], [3, 4]], [[5, 6], [7, 8]]], "empty": [], "none": {}, "n": float("inf")},
+    {"history": [{"epoch": 1, "losses": [0.5, 0.25]}], "text": "ü \"quoted\"", "mixed": [1, "x", None]},
+])
+def test_metadata_files_read_back_as_written(tmp_path, meta):
+    save_meta(tmp_path, "segnet_dsc", meta)
+    assert json.loads(paths(tmp_path, "segnet_dsc")["meta"].read_text()) == meta
 
 
 def test_evaluate_cli_names_a_broken_checkpoint(tmp_path, capsys):

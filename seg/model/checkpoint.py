@@ -60,8 +60,26 @@ def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, sampl
 
 def save_meta(out_dir, name: str, meta: dict) -> None:
     """The metadata file alone (e.g. test metrics added to a finished run)."""
-    text = json.dumps(meta, indent=1, allow_nan=True)
+    text = meta_json(meta)
     atomic_write(paths(out_dir, name)["meta"], lambda tmp: tmp.write_text(text))
+
+
+def meta_json(value, depth: int = 0) -> str:
+    """JSON indented by one space a level, as json.dumps(indent=1) writes it, except that a list of
+    numbers, or of lists of numbers, stays on one line: a per-image confusion matrix is a line,
+    not fifteen."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {meta_json(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value and not all(map(flat, value)):
+        return "[\n" + ",\n".join(inner + meta_json(v, depth + 1) for v in value) + f"\n{pad}]"
+    return json.dumps(value, allow_nan=True)
+
+
+def flat(value) -> bool:
+    """A number, a string, None, or a list of these."""
+    return not isinstance(value, dict) and (not isinstance(value, list) or not any(isinstance(v, (list, dict)) for v in value))
 
 
 def read_meta(weights_path) -> dict:

@@ -215,7 +215,9 @@ def score_test_split(args, name, test, ctx: Context) -> None:
     if ctx.is_main:
         meta["final"] = {"split": "test", "images": len(test[0]), **final,
                          "groups": group_report(per_image.numpy(), test[2]),
-                         "bootstrap": {"resamples": RESAMPLES, "seed": SEED}}
+                         "bootstrap": {"resamples": RESAMPLES, "seed": SEED},
+                         # every figure above follows from these, and any image can be checked afresh
+                         "confusion_per_image": per_image.tolist()}
         meta["data"]["split_sizes"]["test"] = len(test[0])
         save_meta(args.out, name, meta)
     say(ctx, f"{name} test ({len(test[0])} images): pixel_acc {final['pixel_accuracy']:.4f} "
