@@ -5,6 +5,7 @@ Nothing here unpickles: weights are safetensors, resume state is loaded `weights
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def meta_json(value, depth: int = 0) -> str:
 
 def flat(value) -> bool:
     """A number, a string, None, or a list of these."""
-    return not isinstance(value, dict) and (not isinstance(value, list) or not any(isinstance(v, (list, dict)) for v in value))
+    if isinstance(value, list):
+        return not any(isinstance(v, (list, dict)) for v in value)
+    return not isinstance(value, dict)
 
 
 def read_meta(weights_path) -> dict:
@@ -104,11 +107,16 @@ def load_checkpoint(weights_path):
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path}: unreadable safetensors ({err})") from None
     try:
-        model = build(NetConfig.from_meta(meta))
+        config = NetConfig.from_meta(meta)
+        with torch.device("meta"):  # no random initialisation to overwrite: the checkpoint's tensors become the net's
+            model = build(config)
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{meta_path}: bad metadata ({err})") from None
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True, assign=True)
+        if any(t.is_meta for t in itertools.chain(model.parameters(), model.buffers())):  # one no file holds
+            model = build(config)
+            model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[:3]
         raise CheckpointError(
