@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+# Gradio imports IPython where it is installed, for its notebook magic and to ask whether it runs in
+# a notebook: 0.2-0.6 s of every start. `python app.py` never runs in one, so it is told IPython is absent.
+if __name__ == "__main__" and "IPython" not in sys.modules:
+    sys.modules["IPython"] = None
 
 # torch and gradio each take seconds to import and share almost nothing: torch imports on a
 # thread while gradio imports here, which cuts about a second from start to ready on 2 cores
