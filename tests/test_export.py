@@ -32,7 +32,7 @@ def out_dir(export_dir):
 def test_images(data_root):
     from seg.data.splits import load_cached_split
 
-    images, masks, _ = load_cached_split(data_root, "test", 128, ROOT / ".cache", limit=96)
+    images, masks, _ = load_cached_split(data_root, "test", 128, ROOT / ".cache", limit=VERIFY_IMAGES)
     return images, masks
 
 
