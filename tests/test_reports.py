@@ -82,3 +82,21 @@ def test_the_comparison_has_a_gap_column_per_shipped_pair():
     assert "| **+1.23** [+0.50, +2.00] |" in both and "its own U-Net's, on the full dataset" in both
     cats = next(line for line in both.splitlines() if line.startswith("| pixel accuracy, cats"))
     assert cats.endswith("| – |")  # a group the other pair lacks
+
+
+def test_each_wait_keeps_the_others_and_is_held_to_its_goal(tmp_path):
+    from seg.reports import waits
+
+    path = tmp_path / "waits.json"
+    machine = {"cpu": "AMD EPYC", "cpus": 2, "date": "2026-12-04"}
+    waits.record("quick", {"seconds": 29.5, "tests": "607 passed", **machine}, path)
+    waits.record("ready", {"seconds": 6.2, "min_s": 6.0, "max_s": 6.6, "runs": 5, **machine}, path)
+    waits.record("full", {"seconds": 452.0, "tests": "816 passed", **machine}, path)
+    text = waits.markdown(waits.load(path))
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()[2:]}
+    assert "| 29.5 s, 607 passed | < 30.0 s | ✅ |" in rows["the quick loop (`pytest -m \"not slow and not browser\"`)"]
+    assert "| 7 min 32 s, 816 passed | < 5 min 00 s | ❌ |" in rows["the whole suite (`pytest`, the README's command)"]
+    assert "6.2 s (6.0 s–6.6 s, 5 runs) | < 4.0 s | ❌ |" in rows["app: start to ready (the page answers)"]
+    assert "not measured yet" in rows["app: start to the first masks (/segment asked as the page answers)"]
+    with pytest.raises(ValueError, match="no such wait"):
+        waits.record("lunch", {}, path)

@@ -80,9 +80,11 @@ def first_masks_s(url: str, started_s: float) -> float:
 def main() -> None:
     """`python -m tools.launch [N]`: over N launches, the seconds from `python app.py` to the page
     answering (start to ready) and to the first masks answered (bench.py measures one launch)."""
+    import datetime
     import statistics
 
     from seg.machine import cpu_name
+    from seg.reports import waits
 
     launches = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     ready, masks = [], []
@@ -90,9 +92,14 @@ def main() -> None:
         with running_app() as (url, _, startup_s):
             ready.append(startup_s)
             masks.append(first_masks_s(url, startup_s))
-    for label, seconds in (("start to ready", ready), ("start to the first masks", masks)):
+    for section, label, seconds in (("ready", "start to ready", ready),
+                                    ("first_masks", "start to the first masks", masks)):
         print(f"{label} over {launches} launches on {cpu_name()}: median {statistics.median(seconds):.1f} s "
               f"(min {min(seconds):.1f}, max {max(seconds):.1f})")
+        waits.record(section, {"seconds": round(statistics.median(seconds), 2), "min_s": round(min(seconds), 2),
+                               "max_s": round(max(seconds), 2), "runs": launches, "cpu": cpu_name(),
+                               "cpus": os.cpu_count(), "date": datetime.date.today().isoformat()})
+    print(f"wrote {waits.PATH}")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ for it: collection, imports and every fixture included.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from seg.machine import cpu_name
+from seg.reports import waits
 
 QUICK = ["-m", "not slow and not browser"]
 
@@ -31,6 +34,12 @@ def main(argv=None) -> int:
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
     print(f"{'quick loop' if args.quick else 'full suite'}: {seconds:.0f} s on {cpu_name()}, "
           f"{os.cpu_count()} CPUs — {summary}")
+    if run.returncode == 0:  # a suite that fails has no time worth keeping
+        tests = re.sub(r" in [\d.]+s.*", "", summary.strip("= "))
+        waits.record("quick" if args.quick else "full", {"seconds": round(seconds, 1), "tests": tests,
+                                                          "cpu": cpu_name(), "cpus": os.cpu_count(),
+                                                          "date": datetime.date.today().isoformat()})
+        print(f"wrote {waits.PATH}")
     return run.returncode
 
 

@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 
 from seg.files import REPO
-from seg.reports import bench, comparison, deploy, frontier, learning_curve, soak, upsampling
+from seg.reports import bench, comparison, deploy, frontier, learning_curve, soak, upsampling, waits
 
-REPORTS = {module.PATH.name: module for module in (frontier, learning_curve, comparison, upsampling, deploy, bench, soak)}
+REPORTS = {module.PATH.name: module for module in (frontier, learning_curve, comparison, upsampling, deploy, bench, soak,
+                                                     waits)}
 BLOCK = re.compile(r"<!-- results/(?P<name>[\w.]+) -->\n(?P<body>.*?)\n?<!-- end results/(?P=name) -->", re.S)
 
 
