@@ -157,3 +157,23 @@ def test_the_deploy_tab_builds_a_file_once_and_explains_a_failure(tiny_checkpoin
     broken = DeployTab(tmp_path / "no-checkpoints", tmp_path / "exports2")
     with pytest.raises(gr.Error, match="Could not build the file: .*segnet_dsc"):
         broken.build("segnet_dsc", "pte", False)
+
+
+def test_a_batchnorm_becomes_the_affine_map_it_computes():
+    """int8 .pte files are quantized from this copy (seg/deploy/lowering.py says why)."""
+    from seg.deploy.lowering import ChannelAffine, batchnorms_as_affine
+
+    torch.manual_seed(0)
+    model = create_model("segnet_dsc").eval()
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(0.5, 2)
+    affine = batchnorms_as_affine(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in affine.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the model itself is left alone
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            features = torch.randn(2, bn.num_features, 8, 8)
+            torch.testing.assert_close(ChannelAffine(bn)(features), bn(features), atol=1e-5, rtol=1e-5)
+        # through the whole net float rounding adds up, but no further than this
+        torch.testing.assert_close(affine(x), model(x), atol=1e-3, rtol=1e-3)
