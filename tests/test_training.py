@@ -66,6 +66,28 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, name):
     x = torch.rand(2, 3, 32, 32)
     with torch.inference_mode():
         assert torch.equal(model(x), trained(x))
+    assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])  # built on meta, all replaced
+
+
+def test_a_net_holding_a_tensor_no_file_has_is_built_for_real(tmp_path, monkeypatch):
+    """load_checkpoint builds on the meta device; a buffer the file does not hold sends it back to a real build."""
+    from seg.model import checkpoint
+
+    trained = create_model("segnet_dsc", base_channels=4).eval()
+    params = sum(p.numel() for p in trained.parameters())
+    save_checkpoint(tmp_path, "segnet_dsc", trained, {"model": "segnet_dsc", **trained.config.to_meta(), "params": params})
+
+    def with_a_derived_buffer(config):
+        net = create_model("segnet_dsc", base_channels=4)
+        net.register_buffer("derived", torch.ones(3), persistent=False)
+        return net
+
+    monkeypatch.setattr(checkpoint, "build", with_a_derived_buffer)
+    model, _ = load_checkpoint(paths(tmp_path, "segnet_dsc")["weights"])
+    assert torch.equal(model.derived, torch.ones(3))
+    x = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        assert torch.equal(model(x), trained(x))
 
 
 def test_resume_after_an_interrupted_epoch_matches_an_uninterrupted_run(synthetic_root, tmp_path, monkeypatch):
