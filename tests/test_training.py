@@ -70,7 +70,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, name):
 
 
 def test_a_net_holding_a_tensor_no_file_has_is_built_for_real(tmp_path, monkeypatch):
-    """load_checkpoint builds on the meta device; a buffer the file does not hold sends it back to a real build."""
+    """load_checkpoint builds on the meta device; a buffer the file lacks sends it back to a real build."""
     from seg.model import checkpoint
 
     trained = create_model("segnet_dsc", base_channels=4).eval()
