@@ -74,8 +74,8 @@ def test_a_net_holding_a_tensor_no_file_has_is_built_for_real(tmp_path, monkeypa
     from seg.model import checkpoint
 
     trained = create_model("segnet_dsc", base_channels=4).eval()
-    params = sum(p.numel() for p in trained.parameters())
-    save_checkpoint(tmp_path, "segnet_dsc", trained, {"model": "segnet_dsc", **trained.config.to_meta(), "params": params})
+    meta = {"model": "segnet_dsc", **trained.config.to_meta(), "params": sum(p.numel() for p in trained.parameters())}
+    save_checkpoint(tmp_path, "segnet_dsc", trained, meta)
 
     def with_a_derived_buffer(config):
         net = create_model("segnet_dsc", base_channels=4)
