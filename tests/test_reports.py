@@ -85,13 +85,14 @@ def test_the_comparison_has_a_gap_column_per_shipped_pair():
 
 
 def test_each_wait_keeps_the_others_and_is_held_to_its_goal(tmp_path):
+    from seg.machine import cpu_name
     from seg.reports import waits
 
     path = tmp_path / "waits.json"
-    machine = {"cpu": "AMD EPYC", "cpus": 2, "date": "2026-12-04"}
-    waits.record("quick", {"seconds": 29.5, "tests": "607 passed", **machine}, path)
-    waits.record("ready", {"seconds": 6.2, "min_s": 6.0, "max_s": 6.6, "runs": 5, **machine}, path)
-    waits.record("full", {"seconds": 452.0, "tests": "816 passed", **machine}, path)
+    waits.record("quick", {"seconds": 29.5, "tests": "607 passed"}, path)
+    waits.record("ready", {"seconds": 6.2, "min_s": 6.0, "max_s": 6.6, "runs": 5}, path)
+    waits.record("full", {"seconds": 452.0, "tests": "816 passed"}, path)
+    assert all(m["cpu"] == cpu_name() and m["date"] for m in waits.load(path).values())  # stamped by record
     text = waits.markdown(waits.load(path))
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()[2:]}
     assert "| 29.5 s, 607 passed | < 30.0 s | ✅ |" in rows["the quick loop (`pytest -m \"not slow and not browser\"`)"]

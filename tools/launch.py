@@ -80,7 +80,6 @@ def first_masks_s(url: str, started_s: float) -> float:
 def main() -> None:
     """`python -m tools.launch [N]`: over N launches, the seconds from `python app.py` to the page
     answering (start to ready) and to the first masks answered (bench.py measures one launch)."""
-    import datetime
     import statistics
 
     from seg.machine import cpu_name
@@ -97,8 +96,7 @@ def main() -> None:
         print(f"{label} over {launches} launches on {cpu_name()}: median {statistics.median(seconds):.1f} s "
               f"(min {min(seconds):.1f}, max {max(seconds):.1f})")
         waits.record(section, {"seconds": round(statistics.median(seconds), 2), "min_s": round(min(seconds), 2),
-                               "max_s": round(max(seconds), 2), "runs": launches, "cpu": cpu_name(),
-                               "cpus": os.cpu_count(), "date": datetime.date.today().isoformat()})
+                               "max_s": round(max(seconds), 2), "runs": launches})
     print(f"wrote {waits.PATH}")
 
 

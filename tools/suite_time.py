@@ -8,7 +8,6 @@ for it: collection, imports and every fixture included.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import re
 import subprocess
@@ -36,9 +35,7 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} CPUs — {summary}")
     if run.returncode == 0:  # a suite that fails has no time worth keeping
         tests = re.sub(r" in [\d.]+s.*", "", summary.strip("= "))
-        waits.record("quick" if args.quick else "full", {"seconds": round(seconds, 1), "tests": tests,
-                                                          "cpu": cpu_name(), "cpus": os.cpu_count(),
-                                                          "date": datetime.date.today().isoformat()})
+        waits.record("quick" if args.quick else "full", {"seconds": round(seconds, 1), "tests": tests})
         print(f"wrote {waits.PATH}")
     return run.returncode
 

@@ -5,7 +5,11 @@ each against the project's goal. results/waits.json, one section per command; do
 
 from __future__ import annotations
 
+import datetime
+import os
+
 from seg.files import RESULTS
+from seg.machine import cpu_name
 from seg.reports import store
 
 PATH = RESULTS / "waits.json"
@@ -25,10 +29,12 @@ def load(path=PATH) -> dict | None:
 
 
 def record(section: str, measured: dict, path=PATH) -> None:
-    """Keep one section's new measurement beside the others' (each command measures its own)."""
+    """Keep one section's new measurement, stamped with this machine and the day, beside the
+    others' (each command measures its own)."""
     if section not in {row[0] for row in ROWS}:
         raise ValueError(f"no such wait: {section!r}")
-    store.save(path, {**(store.load(path) or {}), section: measured})
+    stamp = {"cpu": cpu_name(), "cpus": os.cpu_count(), "date": datetime.date.today().isoformat()}
+    store.save(path, {**(store.load(path) or {}), section: {**measured, **stamp}})
 
 
 def seconds_text(seconds: float) -> str:
