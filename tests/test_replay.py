@@ -72,6 +72,19 @@ def test_sample_replay_shows_the_photo_and_each_models_mask_of_that_epoch(traine
     assert "sample photo" in record.sample_caption()
 
 
+def test_each_epochs_replay_files_are_the_pictures_written_once(trained, monkeypatch):
+    from PIL import Image
+
+    record = TrainingRecord(trained, data_root=trained / "nowhere")
+    files = {epoch: record.replay_files(epoch) for epoch in range(1, EPOCHS + 1)}
+    for epoch, (grid_file, sample_file) in files.items():
+        assert np.array_equal(np.asarray(Image.open(grid_file)), np.asarray(record.replay(epoch)))
+        assert np.array_equal(np.asarray(Image.open(sample_file)), np.asarray(record.replay_sample(epoch)))
+    assert len({f for pair in files.values() for f in pair}) == 2 * EPOCHS
+    monkeypatch.setattr(record, "replay", lambda epoch: pytest.fail("drawn again"))
+    assert record.replay_files(float(EPOCHS)) == files[EPOCHS]  # the slider's value, as Gradio sends it
+
+
 def test_validation_replay_without_the_dataset_shows_masks_only(trained):
     record = TrainingRecord(trained, data_root=trained / "nowhere")
     grid = np.asarray(record.replay(1))
