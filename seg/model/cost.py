@@ -178,7 +178,7 @@ def net_cost(architecture: str, kinds="regular", size=128, kernel=3, base_channe
     return cost_table(rows, blocks, resolve_kinds(kinds, blocks), config)
 
 
-def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=64, num_classes=3) -> dict:
+def segnet_cost(kinds="regular", size=128, kernel=3, base_channels=None, num_classes=3) -> dict:
     return net_cost("segnet", kinds, size, kernel, base_channels, num_classes)
 
 
