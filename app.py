@@ -7,10 +7,8 @@ This file lays out and wires the tabs; each tab (handlers and layout) lives in s
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,15 +17,11 @@ from pathlib import Path
 if __name__ == "__main__" and "IPython" not in sys.modules:
     sys.modules["IPython"] = None
 
-# torch and gradio each take seconds to import and share almost nothing: torch imports on a
-# thread while gradio imports here, which cuts about a second from start to ready on 2 cores
-# (python -m tools.launch). Python's per-module import locks keep the shared modules whole.
-_torch_import = threading.Thread(target=importlib.import_module, args=("torch",), name="import-torch")
-_torch_import.start()
+# The page is built and served without torch (tests/test_devices.py holds every module here to it):
+# importing torch and reading the checkpoints take seconds, which happen on the inference thread
+# once the server answers (launch), so a visitor sees the page without waiting for them.
 import anyio  # noqa: E402
 import gradio as gr  # noqa: E402
-
-_torch_import.join()
 
 from seg.deploy.browser import OnDevice  # noqa: E402
 from seg.serve.models import Models  # noqa: E402
@@ -67,8 +61,7 @@ def build(checkpoint_dir=None, models: Models | None = None) -> gr.Blocks:
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     # Not Gradio's delete_cache: that one deletes uploads of requests still waiting in the queue.
     app.sweeper = CacheSweeper(app, CACHE_TTL_S).start()
-    app.checkpoint_dir = checkpoint_dir
-    models.warm_up()  # in the background: the server starts answering meanwhile
+    app.checkpoint_dir, app.models = checkpoint_dir, models
     return app
 
 
@@ -81,11 +74,16 @@ async def bounded_threads(_app):
     yield
 
 
-def launch(app: gr.Blocks, **kwargs):
-    """Serve the app, with the "On your device" page's routes (seg/deploy/browser.py) beside Gradio's."""
+def launch(app: gr.Blocks, prevent_thread_lock: bool = False, **kwargs):
+    """Serve the app, with the "On your device" page's routes (seg/deploy/browser.py) beside Gradio's;
+    once it answers, load and warm the models on their thread (a first request queues behind them)."""
     routes = OnDevice(app.checkpoint_dir).routes()
-    return app.launch(max_file_size=MAX_UPLOAD, show_error=False,
-                      app_kwargs={"lifespan": bounded_threads, "routes": routes}, **kwargs)
+    served = app.launch(max_file_size=MAX_UPLOAD, show_error=False, prevent_thread_lock=True,
+                        app_kwargs={"lifespan": bounded_threads, "routes": routes}, **kwargs)
+    app.models.warm_up()
+    if not prevent_thread_lock:
+        app.block_thread()
+    return served
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.variants import PAIR
 from seg.reports import bench as bench_report
 from seg.reports import deploy as deploy_report
-from seg.serve.models import predict_logits
+from seg.serve.inference import predict_logits
 from seg.serve.timing import interleaved, latency_by_size, median_min_max
 from seg.tabs.cost import DEFAULT_DSC_BLOCKS, cost_view
 from tools import bench_browser

@@ -1,17 +1,22 @@
 """This machine: its CPU's name and flags, and the device, precision and memory layout training uses there.
 
-Each choice is measured by bench.py's training rows; train.py prints them at start.
+Each choice is measured by bench.py's training rows; train.py prints them at start. torch is
+imported by the two functions that ask it: the app's page names the CPU before torch is imported.
 """
 
 from __future__ import annotations
 
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    import torch
+
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -63,6 +68,8 @@ def bf16_autocast_helps(device: torch.device, flags: frozenset[str] | None = Non
     """Train under bf16 autocast only where the hardware does bf16 natively: a CUDA GPU that
     supports it, or a CPU with AVX512-BF16 or AMX (bench.py: 2-6x faster steps there)."""
     if device.type == "cuda":
+        import torch
+
         return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False

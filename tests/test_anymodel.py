@@ -49,7 +49,7 @@ def test_a_choice_of_stages_equals_converting_those_stages(section):
 
 def test_a_stage_ticked_reuses_the_trace(section, monkeypatch):
     section.analyse("resnet18", 96)
-    monkeypatch.setattr(anymodel, "report", lambda *a, **k: pytest.fail("traced again"))
+    monkeypatch.setattr("seg.dsc.zoo.build", lambda *a, **k: pytest.fail("traced again"))
     section.analyse("resnet18", 96)
     assert "your choice" in section.choose("resnet18", 96, ["layer1"])[1]
 

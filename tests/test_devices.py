@@ -11,8 +11,9 @@ from PIL import Image
 from seg.model.factory import create_model
 from seg.model.fastpath import OneDNNConv
 from seg.model.segnet import SegNet
-from seg.serve import models as inference
-from seg.serve.models import Models, inference_device, prepare, segment_photo, synchronizer
+from seg.serve import inference
+from seg.serve.inference import inference_device, prepare, segment_photo, synchronizer
+from seg.serve.models import Models
 
 
 @pytest.mark.parametrize("cuda, expected", [(True, "cuda"), (False, "cpu")])
@@ -68,10 +69,10 @@ def test_in_a_forked_child_the_work_runs_in_the_calling_thread(tiny_checkpoints)
     assert set(models.segment(Image.new("RGB", (50, 40)), list(models.loaded))) == set(models.loaded)
 
 
-def test_building_the_app_runs_no_torch_op_outside_the_inference_thread():
+def test_building_and_loading_the_page_run_no_torch_op_outside_the_inference_thread():
     """A single torch op on another thread starts an OpenMP team there, which then slows every
     model run on the inference thread (the replay's picture resize did: DSC 11 -> 16-19 ms).
-    Start-up's torch work (the replay's pictures) goes through Models.run instead."""
+    The page's torch work (the replay's pictures, the checkpoints' status) goes through Models.run."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     import app
@@ -87,6 +88,11 @@ def test_building_the_app_runs_no_torch_op_outside_the_inference_thread():
 
     # The shipped checkpoints: their training metadata is what gives the Training tab its pictures.
     models = Models(CHECKPOINT_DIR, device=torch.device("cpu"))
-    with Record():  # records the ops of this (the building) thread only
-        app.build(CHECKPOINT_DIR, models=models)
+    with Record():  # records the ops of this (the building and loading) thread only
+        demo = app.build(CHECKPOINT_DIR, models=models)
+        on_load = [f for f in demo.fns.values() if f.fn and any(event == "load" for _, event in f.targets)]
+        answers = [f.fn(*(c.value for c in f.inputs)) for f in on_load]
     assert ops == []
+    assert {f.fn.__qualname__ for f in on_load} >= {"SegmentTab.status", "TrainingRecord.replay_files"}
+    grid, sample = answers[[f.fn.__qualname__ for f in on_load].index("TrainingRecord.replay_files")]
+    assert Image.open(grid).size[0] > 0 and Image.open(sample).size[0] > 0  # the pictures were drawn

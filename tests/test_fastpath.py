@@ -9,7 +9,7 @@ from seg.model.factory import create_model
 from seg.model.fastpath import OneDNNConv, fast_path, fold_batchnorm
 from seg.model.layers import ConvBNReLU
 from seg.model.variants import VARIANTS
-from seg.serve.models import predict_logits
+from seg.serve.inference import predict_logits
 
 
 @pytest.mark.parametrize("name", VARIANTS)

@@ -108,7 +108,7 @@ def test_both_models_run_in_the_page_and_agree_with_the_server(browser, app, ser
 def test_fed_the_same_tensor_the_page_answers_as_onnx_runtime_in_python(page, export_dir):
     import onnxruntime as ort
 
-    from seg.data.pets import to_input
+    from seg.data.decode import to_input
     from seg.serve.photos import load_photo
 
     x = to_input(load_photo(SAMPLE), 128).numpy()

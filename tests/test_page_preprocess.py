@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import PHOTOS, ROOT
 
-from seg.data.pets import image_to_tensor, resize_image, to_input
+from seg.data.decode import image_to_tensor, resize_image, to_input
 from seg.serve.overlay import upsample_logits
 from seg.serve.photos import load_photo
 

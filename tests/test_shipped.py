@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from seg.data.pets import decode_files
+from seg.data.decode import decode_files
 from seg.data.splits import PetTensors, list_digest, load_cached_split, open_split, split_ids
 from seg.data.trainset import names_digest
 from seg.model.checkpoint import CHECKPOINT_DIR, load_checkpoint, paths
@@ -15,7 +15,7 @@ from seg.model.variants import PAIRS, VARIANTS
 from seg.scoring.evaluate import evaluate
 from seg.scoring.groups import group_report
 from seg.scoring.metrics import metrics_from_confusion
-from seg.serve.models import predict_logits
+from seg.serve.inference import predict_logits
 from seg.train.recipes import RECIPES, from_metadata
 
 pytestmark = pytest.mark.slow

@@ -71,18 +71,20 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, name):
 
 def test_a_net_holding_a_tensor_no_file_has_is_built_for_real(tmp_path, monkeypatch):
     """load_checkpoint builds on the meta device; a buffer the file lacks sends it back to a real build."""
-    from seg.model import checkpoint
+    from seg.model import factory
 
     trained = create_model("segnet_dsc", base_channels=4).eval()
     meta = {"model": "segnet_dsc", **trained.config.to_meta(), "params": sum(p.numel() for p in trained.parameters())}
     save_checkpoint(tmp_path, "segnet_dsc", trained, meta)
 
+    real_build = factory.build
+
     def with_a_derived_buffer(config):
-        net = create_model("segnet_dsc", base_channels=4)
+        net = real_build(config)
         net.register_buffer("derived", torch.ones(3), persistent=False)
         return net
 
-    monkeypatch.setattr(checkpoint, "build", with_a_derived_buffer)
+    monkeypatch.setattr(factory, "build", with_a_derived_buffer)
     model, _ = load_checkpoint(paths(tmp_path, "segnet_dsc")["weights"])
     assert torch.equal(model.derived, torch.ones(3))
     x = torch.rand(1, 3, 32, 32)

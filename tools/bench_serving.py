@@ -18,7 +18,7 @@ from PIL import Image
 
 from seg.model.checkpoint import CHECKPOINT_DIR, paths
 from seg.model.variants import PAIR  # /segment runs the pair
-from seg.serve.models import load_variant, segment_photo
+from seg.serve.inference import load_variant, segment_photo
 from seg.serve.photos import load_photo
 from seg.serve.timing import median_min_max
 

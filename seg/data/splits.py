@@ -11,7 +11,8 @@ from torchvision import tv_tensors
 from torchvision.datasets import OxfordIIITPet
 from torchvision.transforms import v2
 
-from seg.data.pets import CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, breed_of, decode_files, normalise_root
+from seg.data.decode import decode_files
+from seg.data.pets import CLASS_NAMES, IGNORE_INDEX, DataNotFoundError, breed_of, normalise_root
 from seg.files import atomic_write
 
 SPLITS = ("trainval", "test")

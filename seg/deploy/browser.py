@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from seg.data.pets import CLASS_NAMES
-from seg.deploy.export import EXPORT_DIR, ExportError, check_target, ensure_export
+from seg.deploy.targets import EXPORT_DIR, ExportError, check_target
 from seg.files import PACKAGE
 from seg.model.checkpoint import CHECKPOINT_DIR
 from seg.model.variants import PAIR, VARIANTS
@@ -94,6 +94,8 @@ class OnDevice:
             return JSONResponse({"error": f"no model file {stem}.{kind}: the page offers "
                                  f"{', '.join(self.models)} in {' or '.join(PRECISIONS)}"}, status_code=404)
         target = check_target(model, "onnx", precision == "int8")
+        from seg.deploy.export import ensure_export  # torch: imported by the first build, not at start-up
+
         try:
             card = await anyio.to_thread.run_sync(ensure_export, target, self.out_dir, self.checkpoint_dir,
                                                   limiter=_builds)

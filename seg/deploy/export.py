@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,56 +32,17 @@ from seg.deploy import cache
 from seg.deploy.calibration import prepare, save_table
 from seg.deploy.edge import EdgeSegNet
 from seg.deploy.runtimes import load_runner
-from seg.files import REPO, atomic_write
+from seg.deploy.targets import EXPORT_DIR, FORMATS, UNPOOLS, ExportError, Target, check_target  # noqa: F401  (importers of seg.deploy.export keep them)
+from seg.files import atomic_write
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
 from seg.model.fastpath import fold_batchnorm
 from seg.model.variants import VARIANTS
 
-FORMATS = ("onnx", "pte")
-EXPORT_DIR = Path(os.environ.get("SEG_EXPORT_DIR", REPO / ".exports"))
-UNPOOLS = ("maxunpool", "edge")  # edge: seg/deploy/edge.py's formulation (docs/deploy.md)
 CALIBRATION_IMAGES = 64  # trainval images for int8 calibration
 # Test images for the argmax check: 524,288 pixels, so a file that departs on one pixel in 5,000 shows;
 # each costs a run of eager and of the file, which a visitor waits for in the Deploy tab.
 VERIFY_IMAGES = 32
 MIN_AGREEMENT = 0.999  # an fp32 file whose argmax differs from eager's on more pixels is not kept
-
-
-class ExportError(RuntimeError):
-    """A message for the person exporting: one line, no traceback; `errno` where an OSError caused
-    it (a full disk is the server's state, not the export's fault: the Deploy tab says so)."""
-
-    def __init__(self, message: str, errno: int | None = None):
-        super().__init__(message)
-        self.errno = errno
-
-
-@dataclass(frozen=True)
-class Target:
-    model: str
-    format: str
-    int8: bool = False
-    unpool: str = "maxunpool"
-
-    @property
-    def stem(self) -> str:
-        return f"{self.model}{'-edge' if self.unpool == 'edge' else ''}{'-int8' if self.int8 else ''}"
-
-    def file(self, out_dir) -> Path:
-        return Path(out_dir) / f"{self.stem}.{self.format}"
-
-    def card(self, out_dir) -> Path:
-        return Path(out_dir) / f"{self.stem}.{self.format}.json"
-
-
-def check_target(model: str, fmt: str, int8: bool = False, unpool: str = "maxunpool") -> Target:
-    for value, known, what in ((model, VARIANTS, "model"), (fmt, FORMATS, "format"), (unpool, UNPOOLS, "unpool")):
-        if value not in known:
-            raise ExportError(f"unknown {what} {value!r}: choose one of {', '.join(known)}")
-    if unpool == "edge" and VARIANTS[model].architecture != "segnet":
-        raise ExportError(f"--unpool edge rewrites SegNet's max-unpooling; {model} has none (it upsamples with "
-                          "transposed convolutions): leave --unpool out")
-    return Target(model, fmt, int8, unpool)
 
 
 def sha256(path: Path) -> str:
@@ -116,7 +76,7 @@ def verification_inputs(size: int, data_root=None) -> tuple[torch.Tensor, str]:
     images = real_images("test", VERIFY_IMAGES, size, data_root)
     if images is not None:
         return images, f"{len(images)} test images"
-    from seg.data.pets import to_input
+    from seg.data.decode import to_input
     from seg.files import SAMPLE_PHOTO
     from seg.serve.photos import load_photo
 

@@ -33,7 +33,7 @@ def load_runner(path):
     if path.suffix == ".safetensors":  # the app's own path: PyTorch, BN folded, oneDNN-packed
         from seg.model.checkpoint import load_checkpoint
         from seg.model.fastpath import fast_path
-        from seg.serve.models import predict_logits
+        from seg.serve.inference import predict_logits
 
         model, meta = load_checkpoint(path)
         fast = fast_path(model, meta["input_size"])

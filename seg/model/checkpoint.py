@@ -1,6 +1,8 @@
 """Checkpoints: weights in safetensors, metadata in JSON, both written atomically.
 
 Nothing here unpickles: weights are safetensors, resume state is loaded `weights_only=True`.
+torch is imported by the functions that need it: the app's page is built from the paths and
+metadata here before torch is imported.
 """
 
 from __future__ import annotations
@@ -10,13 +12,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from seg.files import REPO, atomic_write
 from seg.model.config import NetConfig
-from seg.model.factory import build
 
 CHECKPOINT_DIR = REPO / "checkpoints"
 
@@ -48,6 +47,8 @@ def paths(out_dir, name: str) -> dict:
 def save_checkpoint(out_dir, name: str, model, meta: dict, snapshots=None, samples=None) -> None:
     """Weights, metadata and (when given) the per-epoch masks: `snapshots` of the fixed
     validation images, `samples` of the bundled sample photo."""
+    from safetensors.torch import save_file
+
     p = paths(out_dir, name)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(p["weights"], lambda tmp: save_file(state, str(tmp), metadata={"model": name}))
@@ -97,6 +98,11 @@ def read_meta(weights_path) -> dict:
 
 def load_checkpoint(weights_path):
     """(model in eval mode, metadata), or CheckpointError naming the file that is wrong."""
+    import torch
+    from safetensors.torch import load_file
+
+    from seg.model.factory import build
+
     weights_path = Path(weights_path)
     if not weights_path.exists():
         name = weights_path.stem
@@ -143,10 +149,14 @@ def load_snapshots(weights_path, key: str = "masks") -> np.ndarray | None:
 
 
 def save_resume(out_dir, name: str, state: dict) -> None:
+    import torch
+
     atomic_write(paths(out_dir, name)["resume"], lambda tmp: torch.save(state, tmp))
 
 
 def load_resume(out_dir, name: str) -> dict | None:
+    import torch
+
     path = paths(out_dir, name)["resume"]
     if not path.exists():
         return None

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from seg.deploy.export import EXPORT_DIR, FORMATS, Target, ensure_export
+from seg.deploy.targets import EXPORT_DIR, FORMATS, Target
 from seg.files import REPO, RESULTS
 from seg.model.checkpoint import CHECKPOINT_DIR, paths
 from seg.model.variants import PAIR, VARIANTS
@@ -37,6 +37,8 @@ def run_file(file: Path, reps: int) -> dict:
 
 def measure(machine: str, reps: int = 30, out_dir=EXPORT_DIR) -> dict:
     """Every file of the pair, exported (or reused) and measured: the content of PATH."""
+    from seg.deploy.export import ensure_export  # torch: only where files are measured
+
     rows = []
     for name in PAIR:
         weights = paths(CHECKPOINT_DIR, name)["weights"]

@@ -57,7 +57,7 @@ def time_variants(loaded: dict, reps: int = 30) -> dict:
     Call it on the thread that owns the models (the app's inference thread)."""
     import torch
 
-    from seg.serve.models import predict_logits
+    from seg.serve.inference import predict_logits
     from seg.serve.timing import interleaved, median_min_max
 
     fns = {}
@@ -75,7 +75,7 @@ def measure(checkpoint_dir: Path, resamples: int, reps: int) -> dict:
     from seg.model.checkpoint import paths
     from seg.scoring.bootstrap import SEED
     from seg.scoring.evaluate import get_args_parser
-    from seg.serve.models import load_variant
+    from seg.serve.inference import load_variant
 
     eval_args = get_args_parser().parse_args(["--compare", "a", "b"])  # the CLI's defaults: test split
     shipped = [n for n in VARIANTS if paths(checkpoint_dir, n)["weights"].exists()]

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seg.data.pets import read_trimap, to_input
+from seg.data.decode import read_trimap, to_input
 from seg.files import RESULTS
 from seg.machine import cpu_name
 from seg.model.checkpoint import load_checkpoint, paths
 from seg.reports import store
 from seg.scoring.bootstrap import RESAMPLES, SEED, paired_bootstrap
 from seg.scoring.metrics import confusion_matrix
-from seg.serve.models import predict_logits
+from seg.serve.inference import predict_logits
 from seg.serve.overlay import upsample_logits, upsample_mask
 from seg.serve.photos import load_photo
 

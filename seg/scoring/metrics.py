@@ -1,16 +1,23 @@
-"""Segmentation metrics from a confusion matrix (rows: true class, columns: predicted)."""
+"""Segmentation metrics from a confusion matrix (rows: true class, columns: predicted).
+
+Torch-free at import: the app's Segment tab compares masks with mask_agreement before torch is imported."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from seg.data.pets import CLASS_NAMES
 
+if TYPE_CHECKING:
+    import torch
+
 
 def confusion_matrix(target: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    import torch
+
     target, pred = target.reshape(-1).long(), pred.reshape(-1).long()
     return torch.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(
         num_classes, num_classes

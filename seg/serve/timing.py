@@ -1,15 +1,14 @@
-"""Timing helpers shared by bench.py and the app's "measure on this machine" button."""
+"""Timing helpers shared by bench.py and the app's "measure on this machine" button.
+
+Torch-free at import (the app's page is built from it before torch is imported): the one
+function that runs models imports what it needs."""
 
 from __future__ import annotations
 
 import statistics
 import time
 
-import torch
-
 from seg.model.cost import config_cost
-from seg.model.fastpath import fast_path
-from seg.serve.models import predict_logits
 
 
 def median_min_max(values, scale: float = 1.0) -> dict:
@@ -34,6 +33,11 @@ def interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
 def latency_by_size(reg, dsc, sizes=(64, 128, 256, 512), reps: int = 10) -> list[dict]:
     """Batch-1 latency of a regular and a DSC SegNet (eval-mode, unoptimised) per input size,
     each through the app's fast path prepared for that size, beside their mult-add ratio."""
+    import torch
+
+    from seg.model.fastpath import fast_path
+    from seg.serve.inference import predict_logits
+
     rows = []
     for size in sizes:
         x = torch.rand(1, 3, size, size)

@@ -3,7 +3,8 @@ at an input size, where its parameters and mult-adds live by stage, what DSC sav
 the stages to convert as checkboxes, the totals, and the two lines of Python for that choice.
 
 One trace per architecture and size (seg.dsc.report, on the inference thread), cached; ticking a
-stage only re-adds the cached rows, so it answers at once.
+stage only re-adds the cached rows, so it answers at once. seg.dsc (torch) is imported by the
+first analysis, not at the app's start.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import re
 import gradio as gr
 import plotly.graph_objects as go
 
-from seg.dsc.convert import REPLACED
-from seg.dsc.report import report, totals_after
-from seg.dsc.zoo import UnknownModel, build, torchvision_names
 from seg.model.cost import human
 from seg.serve.models import Models
 from seg.tabs.charts import COLOURS, _layout
@@ -31,6 +29,9 @@ _traces: dict[tuple[str, int], dict] = {}  # filled on the inference thread only
 def traced(name: str, size: int) -> dict:
     """seg.dsc.report of torchvision:NAME at 3 x size x size, every dense conv a candidate; kept
     for the CACHE_SIZE latest architectures and sizes."""
+    from seg.dsc.report import report
+    from seg.dsc.zoo import build
+
     if (name, size) not in _traces:
         if len(_traces) >= CACHE_SIZE:
             _traces.pop(next(iter(_traces)))
@@ -45,6 +46,9 @@ def stage_pattern(stage: str) -> str:
 def chosen_totals(result: dict, stages) -> dict:
     """The totals with only the chosen stages' dense convolutions converted (= report(..., include=
     their patterns), without tracing again)."""
+    from seg.dsc.convert import REPLACED
+    from seg.dsc.report import totals_after
+
     rows = [r for r in result["convolutions"] if r["action"] == REPLACED and r["stage"] in set(stages)]
     return totals_after(result["totals"]["params_before"], result["totals"]["mult_adds_before"], rows)
 
@@ -81,12 +85,20 @@ def summary(name: str, size: int, result: dict, stages) -> str:
     return "\n\n".join([total, code, "\n".join(lines)])
 
 
+def architectures() -> list[str]:
+    from seg.dsc.zoo import torchvision_names
+
+    return sorted(torchvision_names())
+
+
 class AnyModel:
     def __init__(self, models: Models):
         self.models = models
 
     def analyse(self, name, size, progress=gr.Progress()):
         """A new architecture or size: trace it (cached), every convertible stage ticked."""
+        from seg.dsc.zoo import UnknownModel
+
         try:
             size = int(size)
             if not SIZES[0] <= size <= SIZES[1]:
@@ -123,7 +135,7 @@ class AnyModel:
         with gr.Row():
             chart = gr.Plot(show_label=False)
             text = gr.Markdown()
-        name.focus(lambda: gr.update(choices=sorted(torchvision_names())), None, name, api_visibility="private",
+        name.focus(lambda: gr.update(choices=architectures()), None, name, api_visibility="private",
                    show_progress="hidden")
         go_button.click(self.analyse, [name, size], [stages, chart, text], api_visibility="private")
         stages.input(self.choose, [name, size, stages], [chart, text], api_visibility="private",

@@ -6,12 +6,9 @@ import math
 from dataclasses import dataclass
 
 import gradio as gr
-from torchinfo import summary
 
 from seg.model.config import BLOCK_NAMES, check_kernel
 from seg.model.cost import STACK_HEADERS, human, segnet_cost, stack_cost, stack_rows
-from seg.model.factory import create_model
-from seg.model.layers import build_stack
 from seg.model.variants import PAIR
 from seg.serve.models import Models
 from seg.serve.timing import latency_by_size, scaling_markdown
@@ -108,6 +105,11 @@ def cost_view(size, kernel, channels, layers, dsc_blocks) -> CostView:
 
 def crosscheck(size, kernel, channels, layers, dsc_blocks) -> str:
     """Build the same layers in PyTorch and let torchinfo count them: the numbers must agree."""
+    from torchinfo import summary  # torch: imported on the first cross-check, not at start-up
+
+    from seg.model.factory import create_model
+    from seg.model.layers import build_stack
+
     size, kernel, channels, layers = int(size), int(kernel), int(channels), int(layers)
     table = stack_cost(size, kernel, channels, layers)
     lines = ["| what | analytic params | torchinfo params | analytic mult-adds | torchinfo mult-adds | agree |",

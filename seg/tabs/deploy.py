@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from seg.deploy.export import EXPORT_DIR, FORMATS, ExportError, check_target, ensure_export
+from seg.deploy.targets import EXPORT_DIR, FORMATS, ExportError, check_target
 from seg.model.checkpoint import CHECKPOINT_DIR
 from seg.model.variants import VARIANTS
 from seg.reports import deploy as deploy_report
@@ -44,6 +44,8 @@ class DeployTab:
 
     def build(self, model: str, fmt: str, int8: bool):
         """The file (exported now if needed) and what its card says; a message where it fails."""
+        from seg.deploy.export import ensure_export  # torch: imported by the first build, not at start-up
+
         try:
             card = ensure_export(check_target(model, fmt, int8), self.out_dir, self.checkpoint_dir)
         except ExportError as err:

@@ -56,12 +56,16 @@ class SegmentResult:
 
 
 class SegmentTab:
-    """Each method is one event of the Segment tab, over models loaded once at start-up."""
+    """Each method is one event of the Segment tab, over models loaded once, behind the page."""
 
     def __init__(self, models: Models, output_ttl_s: float = 900):
         self.models = models
         self.output_dir = OutputDir(output_ttl_s)
-        self.extras = [n for n in extras() if n in models.loaded]  # what the visitor may add
+        self.extras = models.present(extras())  # what the visitor may add
+
+    def status(self):
+        """The warning above the tab, filled as the page loads: the checkpoints are read behind it."""
+        return gr.update(value=self.status_markdown(), visible=bool(self.models.errors))
 
     def status_markdown(self) -> str:
         if not self.models.errors:
@@ -175,7 +179,8 @@ class SegmentTab:
         return (overlay_reg, overlay_dsc), str(path), caption
 
     def render(self):
-        gr.Markdown(self.status_markdown(), visible=bool(self.models.errors))
+        status = gr.Markdown(visible=False)
+        gr.on(None, self.status, None, status, api_visibility="private", show_progress="hidden")
         with gr.Row():
             photo = PhotoInput(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
                                label="Your pet photo", height=360)
@@ -215,7 +220,8 @@ class SegmentTab:
         opacity.change(self.reblend, [state, opacity], [*overlays, *extra_overlays], trigger_mode="always_last",
                        api_visibility="private", show_progress="hidden").then(**compared)
         gr.Examples([[str(SAMPLE_PHOTO)]], [photo], outputs, fn=segment,
-                    cache_examples=not self.models.unavailable(PAIR), cache_mode="lazy", label="Try the sample cat")
+                    cache_examples=self.models.present(PAIR) == list(PAIR), cache_mode="lazy",
+                    label="Try the sample cat")
 
     def _api_only(self, photo, opacity):
         """/segment_variants for API users: hidden components, the same models and files."""

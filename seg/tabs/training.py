@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import torch
 from PIL import Image
 
-from seg.data.pets import decode_files, default_data_root, normalise_root, to_input
+from seg.data.pets import default_data_root, normalise_root
 from seg.files import SAMPLE_PHOTO
 from seg.model.checkpoint import CHECKPOINT_DIR, load_snapshots, paths
 from seg.model.variants import VARIANTS, article_figures, titles
@@ -51,25 +51,53 @@ class TrainingRecord:
                 continue  # the Segment tab names missing files; here they simply do not plot
             if isinstance(meta, dict) and TRAINING_KEYS <= meta.keys():
                 self.metas[name], self.snapshots[name], self.samples[name] = meta, snapshots, samples
-        self.photos, self.truths = self._run(self._snapshot_images, data_root)  # torch decodes: see above
-        self.sample_photo = self._run(self._sample_photo)
+        self._data_root, self._pictures, self._pictures_lock = data_root, None, threading.Lock()
+
+    def pictures(self) -> tuple:
+        """(validation photos, their trimaps, the sample photo as the models saw it), decoded on first
+        use, not at start-up: decoding needs torch, which the app's page does not wait for."""
+        with self._pictures_lock:
+            if self._pictures is None:
+                self._pictures = (*self._run(self._snapshot_images), self._run(self._sample_photo))
+            return self._pictures
+
+    @property
+    def photos(self):
+        return self.pictures()[0]
+
+    @property
+    def truths(self):
+        return self.pictures()[1]
+
+    @property
+    def sample_photo(self):
+        return self.pictures()[2]
 
     @property
     def epochs(self) -> int:
         counts = [len(s) for s in self.snapshots.values() if s is not None]
         return min(counts) if counts else 0
 
-    def _snapshot_images(self, data_root):
-        """The fixed validation images and their trimaps, where the dataset is on this machine."""
+    def snapshot_files(self) -> list[tuple[Path, Path]]:
+        """(photo, trimap) of each fixed validation image the snapshots hold, in the dataset's layout."""
         meta = next(iter(self.metas.values()), None)
         if meta is None:
+            return []
+        base = normalise_root(self._data_root or default_data_root()) / "oxford-iiit-pet"
+        return [(base / "images" / f"{i}.jpg", base / "annotations" / "trimaps" / f"{i}.png")
+                for i in meta["snapshots"]["image_ids"]]
+
+    def _snapshot_images(self):
+        """The fixed validation images and their trimaps, where the dataset is on this machine."""
+        from seg.data.decode import decode_files
+
+        files = self.snapshot_files()
+        if not files:
             return None, None
-        base = normalise_root(data_root or default_data_root()) / "oxford-iiit-pet"
-        size, photos, truths = meta["input_size"], [], []
-        for image_id in meta["snapshots"]["image_ids"]:
+        size, photos, truths = next(iter(self.metas.values()))["input_size"], [], []
+        for photo, trimap in files:
             try:
-                image, mask = decode_files(base / "images" / f"{image_id}.jpg",
-                                           base / "annotations" / "trimaps" / f"{image_id}.png", size)
+                image, mask = decode_files(photo, trimap, size)
             except OSError:
                 return None, None  # no dataset here (e.g. on Spaces): show the masks alone
             photos.append(image.permute(1, 2, 0).numpy())
@@ -81,6 +109,10 @@ class TrainingRecord:
         meta = next(iter(self.metas.values()), None)
         if meta is None or not any(s is not None for s in self.samples.values()):
             return None
+        import torch
+
+        from seg.data.decode import to_input
+
         x = to_input(load_photo(SAMPLE_PHOTO), meta["input_size"])[0]
         return (x * 255).round().to(dtype=torch.uint8).permute(1, 2, 0).numpy()
 
@@ -172,8 +204,10 @@ class TrainingRecord:
 
     def replay_caption(self) -> str:
         present = [VARIANTS[n].title for n in VARIANTS if self.snapshots.get(n) is not None]
-        head = "photo, ground truth, " if self.photos is not None else ""
-        note = "" if self.photos is not None else " (the dataset is not on this machine: masks only)"
+        # Whether the files are here, not whether they decode: the caption is laid out before torch is imported.
+        here = bool(self.snapshot_files()) and all(p.exists() and t.exists() for p, t in self.snapshot_files())
+        head = "photo, ground truth, " if here else ""
+        note = "" if here else " (the dataset is not on this machine: masks only)"
         return f"Validation images. Rows: {head}{', '.join(present)}{note}."
 
     def sample_caption(self) -> str:
@@ -233,11 +267,12 @@ def render(record: TrainingRecord):
         gr.Markdown("### How the predictions sharpen, epoch by epoch")
         epoch = gr.Slider(1, record.epochs, value=record.epochs, step=1, label="Epoch")
         # One row each, full width: the sample's masks are large enough to see them change.
-        grid_file, sample_file = record.replay_files(record.epochs)
-        sample = gr.Image(value=sample_file, label=record.sample_caption(), interactive=False, elem_id="replay-sample")
-        grid_image = gr.Image(value=grid_file, label=record.replay_caption(), interactive=False)
-        epoch.change(record.replay_files, epoch, [grid_image, sample], api_visibility="private",
-                     show_progress="hidden", trigger_mode="always_last")
+        sample = gr.Image(label=record.sample_caption(), interactive=False, elem_id="replay-sample")
+        grid_image = gr.Image(label=record.replay_caption(), interactive=False)
+        # Drawn as the page loads and when the slider moves (triggers None: load and change), not
+        # while the app is built: the pictures need torch, which the page does not wait for.
+        gr.on(None, record.replay_files, epoch, [grid_image, sample], api_visibility="private",
+              show_progress="hidden", trigger_mode="always_last")
     if record.curve and record.curve.get("fits"):
         gr.Markdown("### How accuracy grows with training images")
         gr.Plot(value=record.curve_figure(), show_label=False, elem_id="learning-curve-plot")

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from seg.data.pets import BadTrimapError, DataNotFoundError, default_data_root, to_input
+from seg.data.decode import to_input
+from seg.data.pets import BadTrimapError, DataNotFoundError, default_data_root
 from seg.data.splits import PetTensors, train_augment
 from seg.data.trainset import load_run_data
 from seg.files import REPO, SAMPLE_PHOTO
