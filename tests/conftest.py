@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Python caches bytecode by default; machines that set PYTHONDONTWRITEBYTECODE (our CI's do) make
+# pytest rewrite every test module again on every run, and every process the suite starts (app
+# launches, CLIs, torchrun ranks) compile this repository's modules again: seconds of each run.
+# The suite writes them, as Python does by default (to the __pycache__/ folders git ignores), and
+# the processes it starts read them.
+sys.dont_write_bytecode = False
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
