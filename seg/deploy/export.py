@@ -1,9 +1,6 @@
-"""Files a person can deploy: each SegNet as ONNX (ONNX Runtime, onnxruntime-web) or as an
-ExecuTorch program lowered to XNNPACK (phones), fp32 or int8, each with a JSON card.
-
-    python -m seg.export --model segnet_dsc --format pte --int8 --out exports
-    python -m seg.export --model segnet_regular --format onnx --out exports
-    python -m seg.export --model segnet_dsc --format onnx --unpool edge    # seg/deploy/edge.py's unpooling
+"""Files a person can deploy, made: each SegNet as ONNX (ONNX Runtime, onnxruntime-web) or as an
+ExecuTorch program lowered to XNNPACK (phones), fp32 or int8, each with a JSON card; the command
+line, `python -m seg.export`, is seg/deploy/cli.py.
 
 Exported from the BN-folded eval model at the checkpoint's input size (batch 1). Every file is
 verified against eager PyTorch before it is kept, and written under a temporary name, then
@@ -12,12 +9,10 @@ renamed: a failed export leaves nothing behind.
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -217,33 +212,3 @@ def cached_or_export(target: Target, out_dir, checkpoint_dir, data_root) -> dict
         except (OSError, ValueError, KeyError):
             pass  # unreadable card: export afresh
     return export(target, out_dir, checkpoint_dir, data_root)
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"seg.export: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main(argv=None) -> int:
-    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help=" | ".join(VARIANTS))
-    parser.add_argument("--format", required=True, help=" | ".join(FORMATS))
-    parser.add_argument("--int8", action="store_true", help="post-training static quantization")
-    parser.add_argument("--unpool", default="maxunpool", help=" | ".join(UNPOOLS))
-    parser.add_argument("--out", default="exports")
-    parser.add_argument("--checkpoint-dir", default=str(CHECKPOINT_DIR))
-    args = parser.parse_args(argv)
-    try:
-        card = export(check_target(args.model, args.format, args.int8, args.unpool), args.out, args.checkpoint_dir)
-    except ExportError as err:
-        print(f"seg.export: {err}", file=sys.stderr)
-        return 2
-    v = card["verification"]
-    print(f"{Path(args.out) / card['file']}: {card['bytes'] / 1e6:.2f} MB, argmax agrees with eager on "
-          f"{v['pixel_agreement']:.4%} of pixels ({v['on']})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
