@@ -25,6 +25,7 @@ from tools.launch import free_port
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # two ranks on two cores
+EPOCHS = ("--epochs", "3", "--limit", "16")
 
 
 def torchrun(*args, nproc=2):
@@ -45,13 +46,21 @@ def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
 
-def test_two_ranks_write_one_checkpoint_that_says_so(pets, tmp_path, capsys):
-    out = tmp_path / "run"
-    done = subprocess.run(torchrun(*train_args(pets, out, "--epochs", "1", "--limit", "16", "--test")), cwd=ROOT,
-                          env=ENV, capture_output=True, text=True, timeout=300)
+@pytest.fixture(scope="module")
+def straight(pets, tmp_path_factory):
+    """Three epochs on two ranks, uninterrupted, then the test split: the checkpoint the next test
+    reads and the run a killed-and-resumed one must match (one torchrun job serves both)."""
+    out = tmp_path_factory.mktemp("straight")
+    done = subprocess.run(torchrun(*train_args(pets, out, *EPOCHS, "--test")), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+    return out, done.stdout
+
+
+def test_two_ranks_write_one_checkpoint_that_says_so(pets, straight, capsys):
+    out, stdout = straight
     assert files_in(out) == ["segnet_dsc.json", "segnet_dsc.safetensors", "segnet_dsc.snapshots.npz"]
-    assert done.stdout.count("segnet_dsc epoch 1/1") == 1  # rank 0 alone prints
+    assert stdout.count("segnet_dsc epoch 1/3") == 1  # rank 0 alone prints
     meta = json.loads(paths(out, "segnet_dsc")["meta"].read_text())
     assert meta["distributed"] == {"world_size": 2, "backend": "gloo", "sync_bn": True, "devices": ["cpu", "cpu"],
                                    "global_batch": 4}
@@ -98,11 +107,8 @@ def rank_pids(launcher_pid: int) -> dict:
     return found
 
 
-def test_kill_one_rank_mid_epoch_then_resume_matches_an_uninterrupted_run(pets, tmp_path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    epochs = ("--epochs", "3", "--limit", "16")
-    subprocess.run(torchrun(*train_args(pets, straight, *epochs)), cwd=ROOT, env=ENV, check=True,
-                   capture_output=True, timeout=300)
+def test_kill_one_rank_mid_epoch_then_resume_matches_an_uninterrupted_run(pets, straight, tmp_path):
+    killed, epochs = tmp_path / "killed", EPOCHS
     marker = str(os.getpid())
     launcher = subprocess.Popen(torchrun(*train_args(pets, killed, *epochs)), cwd=ROOT,
                                 env={**ENV, "SEG_TEST_RUN": marker}, stdout=subprocess.DEVNULL,
@@ -120,7 +126,7 @@ def test_kill_one_rank_mid_epoch_then_resume_matches_an_uninterrupted_run(pets, 
     subprocess.run(torchrun(*train_args(pets, killed, *epochs, "--resume")), cwd=ROOT, env=ENV, check=True,
                    capture_output=True, timeout=300)
     assert files_in(killed) == ["segnet_dsc.json", "segnet_dsc.safetensors", "segnet_dsc.snapshots.npz"]
-    a, b = (json.loads(paths(d, "segnet_dsc")["meta"].read_text()) for d in (straight, killed))
+    a, b = (json.loads(paths(d, "segnet_dsc")["meta"].read_text()) for d in (straight[0], killed))
     assert without_timing(a["history"]) == without_timing(b["history"]) and b["epochs_done"] == 3
     # The same interrupted run may also finish at another world size: here one process.
     saved = json.loads(paths(alone, "segnet_dsc")["meta"].read_text())["history"]

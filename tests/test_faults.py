@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from synthetic import make_oxford_layout
 
 from seg.model.checkpoint import CheckpointError, load_checkpoint, load_resume, paths
+from seg.scoring.evaluate import main as evaluate_main
 from seg.serve.models import Models
 from tools.launch import local_client, running_app
 
@@ -131,22 +132,27 @@ def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tmp_pat
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0]), "resume is bit-identical"
 
 
-@pytest.mark.slow
-def test_stale_temp_files_from_a_killed_write_are_removed_on_restart(tmp_path):
-    root = make_oxford_layout(tmp_path / "pets", trainval=4, test=4)
-    out = tmp_path / "out"
-    out.mkdir()
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory):
+    """One epoch trained without --test, started beside a temporary file a killed write left: the
+    run both tests below look at (a training run is seconds; one serves both)."""
+    root = make_oxford_layout(tmp_path_factory.mktemp("pets"), trainval=8, test=4)
+    out = tmp_path_factory.mktemp("one-epoch")
     stale = out / ".segnet_dsc.safetensors.12345.tmp"
     save_file({}, str(stale))
     subprocess.run(train_cmd(root, out, "--epochs", "1"), cwd=ROOT, check=True, timeout=300, capture_output=True)
-    assert not stale.exists()
+    return root, out, stale
 
 
 @pytest.mark.slow
-def test_a_run_finished_without_test_is_scored_by_resume_test_without_training_again(tmp_path):
-    root = make_oxford_layout(tmp_path / "pets", trainval=8, test=4)
-    out = tmp_path / "out"
-    subprocess.run(train_cmd(root, out, "--epochs", "1"), cwd=ROOT, check=True, timeout=300, capture_output=True)
+def test_stale_temp_files_from_a_killed_write_are_removed_on_restart(one_epoch_run):
+    _, out, stale = one_epoch_run
+    assert not stale.exists() and paths(out, "segnet_dsc")["weights"].exists()
+
+
+@pytest.mark.slow
+def test_a_run_finished_without_test_is_scored_by_resume_test_without_training_again(one_epoch_run, capsys):
+    root, out, _ = one_epoch_run
     weights, meta = paths(out, "segnet_dsc")["weights"], json.loads(paths(out, "segnet_dsc")["meta"].read_text())
     assert meta["final"] is None and "test" not in meta["data"]["split_sizes"]
     before = weights.read_bytes()
@@ -157,7 +163,6 @@ def test_a_run_finished_without_test_is_scored_by_resume_test_without_training_a
     assert weights.read_bytes() == before and scored["history"] == meta["history"]
     assert scored["final"]["split"] == "test" and scored["final"]["images"] == 4
     assert scored["data"]["split_sizes"]["test"] == 4
-    fresh = subprocess.run([sys.executable, "-m", "seg.evaluate", "--checkpoint", str(weights), "--data-root",
-                            str(root), "--cache-dir", str(out / "cache")], cwd=ROOT, check=True, timeout=300,
-                           capture_output=True, text=True)
-    assert json.loads(fresh.stdout)["pixel_accuracy"] == scored["final"]["pixel_accuracy"]  # exactly
+    fresh = ["--checkpoint", str(weights), "--data-root", str(root), "--cache-dir", str(out / "cache")]
+    assert evaluate_main(fresh) == 0
+    assert json.loads(capsys.readouterr().out)["pixel_accuracy"] == scored["final"]["pixel_accuracy"]  # exactly

@@ -40,7 +40,7 @@ def open_page(browser, app, requests=None):
     page.set_default_timeout(240_000)  # the first request for a model file builds it on the server
     if requests is not None:
         page.on("request", lambda r: requests.append((r.method, r.url)))
-    page.goto(f"{app}ondevice/?warm=2")
+    page.goto(f"{app}ondevice/?warm=1")  # one timed run after the first: the numbers show, the runs are WASM-slow
     page.wait_for_function("window.onDevice && window.onDevice.state.ort && !document.querySelector('#run').disabled")
     return page
 
