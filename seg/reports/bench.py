@@ -53,7 +53,8 @@ def markdown(result: dict) -> str:
 
 
 def serving_markdown(a: dict) -> str:
-    out = [f"App start to ready: {a['start_to_ready_s']:.1f} s. `/segment` on {a['photo']}, one request at a time:", "",
+    # Start to ready has one home, the waits table (tools/launch.py): bench.json keeps its own figure, unshown.
+    out = [f"`/segment` on {a['photo']}, one request at a time:", "",
            "| model | ms the app reports (p50, min–max) | direct call, back to back | app / direct | "
            "direct, after a request's image work |", "|---|---:|---:|---:|---:|"]
     for name, m in a["model_ms"].items():
