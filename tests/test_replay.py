@@ -85,6 +85,32 @@ def test_each_epochs_replay_files_are_the_pictures_written_once(trained, monkeyp
     assert record.replay_files(float(EPOCHS)) == files[EPOCHS]  # the slider's value, as Gradio sends it
 
 
+def test_page_loads_at_once_draw_each_epochs_pictures_once(trained, monkeypatch):
+    """Every page load asks for the replay (the app draws it as the page loads): visitors arriving
+    together get the same files, drawn once, never a file another thread is still writing."""
+    import threading
+    import time
+
+    from seg.tabs import training
+
+    record = TrainingRecord(trained, data_root=trained / "nowhere")
+    written, real_png = [], training.fast_png
+
+    def slow_png(image, path):
+        written.append(path)
+        time.sleep(0.05)  # a write in progress while the other loads ask
+        return real_png(image, path)
+
+    monkeypatch.setattr(training, "fast_png", slow_png)
+    answers = []
+    loads = [threading.Thread(target=lambda: answers.append(record.replay_files(EPOCHS))) for _ in range(4)]
+    for load in loads:
+        load.start()
+    for load in loads:
+        load.join()
+    assert len(answers) == 4 and len(set(answers)) == 1 and len(written) == 2
+
+
 def test_validation_replay_without_the_dataset_shows_masks_only(trained):
     record = TrainingRecord(trained, data_root=trained / "nowhere")
     grid = np.asarray(record.replay(1))

@@ -38,6 +38,7 @@ class TrainingRecord:
         # an OpenMP team that slows every later model run (DSC 11 -> 16-19 ms from one resize).
         self._run = run
         self._replay_files: dict[int, tuple[str | None, str | None]] = {}  # epoch: its two PNGs, once written
+        self._replay_lock = threading.Lock()
         self._replay_folder: Path | None = None  # made on first use: a record read for its numbers writes nothing
         self.curve = learning_curve.load(curve_path)  # `python -m seg.learning_curve` writes it where the runs are
         self.metas, self.snapshots, self.samples = {}, {}, {}
@@ -193,14 +194,16 @@ class TrainingRecord:
         """Both pictures as PNG files for Gradio, which would otherwise encode them at PIL's default
         level: 0.7 s for the grid against 0.1 s at zlib level 1 (9% larger: most of the grid is
         photo, which compresses little either way). Each epoch's are written once and kept: the
-        slider's next visit to it costs nothing, and the folder holds two files per epoch at most."""
+        slider's next visit to it costs nothing, and the folder holds two files per epoch at most.
+        Under a lock: every page load asks for them, and two writers of one file could serve half of it."""
         epoch = int(epoch)
-        if epoch not in self._replay_files:
-            self._replay_folder = self._replay_folder or OutputDir().new()  # deleted as the app exits
-            folder = self._replay_folder
-            self._replay_files[epoch] = (fast_png(self.replay(epoch), folder / f"grid-{epoch}.png"),
-                                         fast_png(self.replay_sample(epoch), folder / f"sample-{epoch}.png"))
-        return self._replay_files[epoch]
+        with self._replay_lock:
+            if epoch not in self._replay_files:
+                self._replay_folder = self._replay_folder or OutputDir().new()  # deleted as the app exits
+                folder = self._replay_folder
+                self._replay_files[epoch] = (fast_png(self.replay(epoch), folder / f"grid-{epoch}.png"),
+                                             fast_png(self.replay_sample(epoch), folder / f"sample-{epoch}.png"))
+            return self._replay_files[epoch]
 
     def replay_caption(self) -> str:
         present = [VARIANTS[n].title for n in VARIANTS if self.snapshots.get(n) is not None]
