@@ -17,7 +17,7 @@ from pathlib import Path
 if __name__ == "__main__" and "IPython" not in sys.modules:
     sys.modules["IPython"] = None
 
-# The page is built and served without torch (tests/test_devices.py holds every module here to it):
+# The page is built and served without torch (tests/test_pets.py holds every module here to it):
 # importing torch and reading the checkpoints take seconds, which happen on the inference thread
 # once the server answers (launch), so a visitor sees the page without waiting for them.
 import anyio  # noqa: E402

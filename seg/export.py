@@ -2,14 +2,14 @@
 lives in seg/deploy/ (cli.py checks a request before torch loads; export.py makes the files)."""
 
 import importlib
-import sys
 
 from seg.deploy.cli import main
 
 
-def __getattr__(name):  # seg.export.ensure_export and the rest: seg.deploy.export, loaded (with torch) on use
-    return getattr(importlib.import_module("seg.deploy.export"), name)
+def __getattr__(name):  # seg.export.check_target, .ensure_export...: targets.py's, else export.py's (torch, on use)
+    targets = importlib.import_module("seg.deploy.targets")
+    return getattr(targets if hasattr(targets, name) else importlib.import_module("seg.deploy.export"), name)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

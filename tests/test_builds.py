@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from seg.deploy import export as exporting
-from seg.deploy.export import Target, ensure_export
+from seg.deploy.export import ensure_export
+from seg.deploy.targets import Target
 
 pytestmark = pytest.mark.slow  # three exports at once
 pytest.importorskip("onnxruntime")

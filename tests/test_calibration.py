@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT
 
 from seg.deploy.calibration import stored_ranges, table_path
-from seg.deploy.export import ExportError, Target, export, sha256
+from seg.deploy.export import export, sha256
+from seg.deploy.targets import ExportError, Target
 from seg.model.checkpoint import paths
 from seg.model.variants import VARIANTS
 

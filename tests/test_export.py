@@ -11,8 +11,9 @@ import pytest
 import torch
 from conftest import ROOT
 
-from seg.deploy.export import VERIFY_IMAGES, ExportError, Target, check_target, ensure_export, export
+from seg.deploy.export import VERIFY_IMAGES, ensure_export, export
 from seg.deploy.runtimes import score_file
+from seg.deploy.targets import ExportError, Target, check_target
 from seg.model.factory import create_model
 
 pytestmark = pytest.mark.slow

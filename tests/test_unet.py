@@ -72,7 +72,7 @@ def test_a_side_it_cannot_pool_is_refused_with_the_reason():
 
 
 def test_the_edge_unpooling_export_is_refused_for_a_net_without_unpooling():
-    from seg.deploy.export import ExportError, check_target
+    from seg.deploy.targets import ExportError, check_target
 
     assert check_target("unet_dsc", "onnx").unpool == "maxunpool"  # the default: nothing to rewrite
     with pytest.raises(ExportError, match="unet_dsc has none"):

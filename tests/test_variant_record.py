@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, write_tiny_checkpoints
 from PIL import Image
 
-from seg.deploy.export import check_target
+from seg.deploy.targets import check_target
 from seg.model.config import BLOCK_NAMES, dsc_in
 from seg.model.cost import model_cost
 from seg.model.factory import create_model

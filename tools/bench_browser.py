@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from seg.deploy.browser import PRECISIONS
-from seg.deploy.export import EXPORT_DIR
+from seg.deploy.targets import EXPORT_DIR
 from seg.files import SAMPLE_PHOTO
 from seg.model.variants import PAIR
 from seg.reports import deploy

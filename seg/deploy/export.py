@@ -27,7 +27,7 @@ from seg.deploy import cache
 from seg.deploy.calibration import prepare, save_table
 from seg.deploy.edge import EdgeSegNet
 from seg.deploy.runtimes import load_runner
-from seg.deploy.targets import EXPORT_DIR, FORMATS, UNPOOLS, ExportError, Target, check_target  # noqa: F401  (importers of seg.deploy.export keep them)
+from seg.deploy.targets import EXPORT_DIR, ExportError, Target
 from seg.files import atomic_write
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, paths
 from seg.model.fastpath import fold_batchnorm

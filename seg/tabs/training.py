@@ -208,7 +208,8 @@ class TrainingRecord:
     def replay_caption(self) -> str:
         present = [VARIANTS[n].title for n in VARIANTS if self.snapshots.get(n) is not None]
         # Whether the files are here, not whether they decode: the caption is laid out before torch is imported.
-        here = bool(self.snapshot_files()) and all(p.exists() and t.exists() for p, t in self.snapshot_files())
+        files = self.snapshot_files()
+        here = bool(files) and all(p.exists() and t.exists() for p, t in files)
         head = "photo, ground truth, " if here else ""
         note = "" if here else " (the dataset is not on this machine: masks only)"
         return f"Validation images. Rows: {head}{', '.join(present)}{note}."
