@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import torch
 
 from seg.deploy import export as exporting
 from seg.deploy.export import ensure_export
@@ -63,3 +64,27 @@ def test_a_build_killed_half_way_leaves_nothing_served_and_the_next_build_is_cle
     card = ensure_export(Target("segnet_dsc", "onnx"), out, tiny_checkpoints)  # as the restarted app would
     assert card["verification"]["pixel_agreement"] >= 0.999
     assert list(out.glob(".*.tmp")) == []  # the killed build's half file was swept
+
+
+def test_the_eager_reference_is_computed_once_for_the_same_weights_and_images(monkeypatch):
+    """A model's ONNX, .pte and int8 builds are verified against one eager run of its images."""
+    monkeypatch.setattr(exporting, "_references", {})
+    calls = []
+
+    class Doubling(torch.nn.Module):
+        def forward(self, x):
+            calls.append(len(x))
+            return x * 2
+
+    images = torch.rand(3, 3, 8, 8)
+    first = exporting.eager_logits(Doubling(), "weights-a", images)
+    assert torch.equal(first, images * 2) and calls == [1, 1, 1]  # image by image, as the file runs
+    assert exporting.eager_logits(Doubling(), "weights-a", images.clone()) is first and len(calls) == 3
+    exporting.eager_logits(Doubling(), "weights-b", images)  # other weights
+    exporting.eager_logits(Doubling(), "weights-a", images + 1)  # other images
+    assert len(calls) == 9
+    for other in range(exporting.REFERENCES_KEPT):
+        exporting.eager_logits(Doubling(), f"weights-{other}", images)
+    assert len(exporting._references) == exporting.REFERENCES_KEPT  # bounded: the oldest went first
+    exporting.eager_logits(Doubling(), "weights-a", images)
+    assert len(calls) == 9 + 3 * (exporting.REFERENCES_KEPT + 1)
