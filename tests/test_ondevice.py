@@ -18,6 +18,10 @@ pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 SAMPLE = ROOT / "seg" / "assets" / "chelsea.png"
 DONE = "Done: both masks were computed on this device"
+# One photo of each kind the browser decodes on its own path (its JPEG and PNG decoders, not PIL's):
+# a small JPEG, a 1280x1280 one, one without EXIF, the PNG. ../shared/photos' other three are more
+# 1280-pixel JPEGs; the resizing itself is checked on many shapes in tests/test_page_preprocess.py.
+PAGE_PHOTOS = ("cat1.jpg", "dog1.jpg", "catdog.jpg", "chelsea.png")
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +39,12 @@ def browser():
         browser.close()
 
 
-def open_page(browser, app, requests=None):
+def open_page(browser, app, requests=None, warm=1):
     page = browser.new_page(permissions=["camera"])
     page.set_default_timeout(240_000)  # the first request for a model file builds it on the server
     if requests is not None:
         page.on("request", lambda r: requests.append((r.method, r.url)))
-    page.goto(f"{app}ondevice/?warm=1")  # one timed run after the first: the numbers show, the runs are WASM-slow
+    page.goto(f"{app}ondevice/?warm={warm}")  # one timed run after the first: the numbers show, the runs are WASM-slow
     page.wait_for_function("window.onDevice && window.onDevice.state.ort && !document.querySelector('#run').disabled")
     return page
 
@@ -83,7 +87,7 @@ def server_masks():
 def test_both_models_run_in_the_page_and_agree_with_the_server(browser, app, server_masks):
     requests = []
     page = open_page(browser, app, requests)
-    photos = sorted(PHOTOS.glob("*")) if PHOTOS.is_dir() else [SAMPLE]
+    photos = [PHOTOS / name for name in PAGE_PHOTOS] if PHOTOS.is_dir() else [SAMPLE]
     for path in photos:
         choose(page, path)
         assert run(page).startswith(DONE), path.name
@@ -103,6 +107,18 @@ def test_both_models_run_in_the_page_and_agree_with_the_server(browser, app, ser
     assert all(url.startswith((origin + "/", "blob:" + origin, "data:")) for _, url in requests), requests
     assert {method for method, _ in requests} == {"GET"}  # nothing is uploaded
     page.close()
+
+
+def test_each_mask_shows_before_its_timed_runs(browser, app):
+    page = open_page(browser, app, warm=1000)  # a thousand timed runs: minutes, were the test to wait
+    choose(page, SAMPLE)
+    page.get_by_role("button", name="Run both models on this device").click()
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Timing')")
+    first = page.locator(f".model[data-model={PAIR[0]}]")
+    assert first.locator("canvas").evaluate("c => c.width") > 1  # drawn (1x1 until then)
+    assert "ms" in first.locator("[data-stat=first]").text_content()
+    assert first.locator("[data-stat=warm]").text_content() == "–"
+    page.close()  # the runs end with the page
 
 
 def test_fed_the_same_tensor_the_page_answers_as_onnx_runtime_in_python(page, export_dir):

@@ -178,11 +178,12 @@ async function runPhoto(token) {
     say(`Running ${model.title} (${prec}) on this device…`);
     const first = await infer(entries[i], photo.input);
     check(token);
+    paint(model, photo, first.logits); // the mask at once: the timed runs follow (seconds on a phone)
+    show(model, "first", ms(first.ms));
+    say(`Timing ${model.title} (${prec}): ${warmRuns} more runs on this device…`);
     const times = [];
     for (let r = 0; r < warmRuns; r++) times.push((await infer(entries[i], photo.input)).ms);
     check(token);
-    paint(model, photo, first.logits);
-    show(model, "first", ms(first.ms));
     show(model, "warm", `${ms(median(times))} (${warmRuns} runs)`);
     state.last[model.name] = record(model, prec, entries[i], first, median(times));
   }
