@@ -9,7 +9,7 @@ import torch
 
 from seg.deploy import export as exporting
 from seg.deploy.export import ensure_export
-from seg.deploy.targets import Target
+from seg.deploy.targets import ExportError, Target
 
 pytestmark = pytest.mark.slow  # three exports at once
 pytest.importorskip("onnxruntime")
@@ -88,3 +88,28 @@ def test_the_eager_reference_is_computed_once_for_the_same_weights_and_images(mo
     assert len(exporting._references) == exporting.REFERENCES_KEPT  # bounded: the oldest went first
     exporting.eager_logits(Doubling(), "weights-a", images)
     assert len(calls) == 9 + 3 * (exporting.REFERENCES_KEPT + 1)
+
+
+def test_an_int8_onnx_is_quantized_from_the_fp32_file_of_the_same_weights(tmp_path, data_root, monkeypatch):
+    from conftest import write_tiny_checkpoints
+
+    from seg.deploy import lowering
+
+    checkpoints, out = write_tiny_checkpoints(tmp_path / "ck"), tmp_path / "exports"
+    fresh = exporting.export(Target("segnet_dsc", "onnx", int8=True), tmp_path / "alone", checkpoints, data_root)
+    ensure_export(Target("segnet_dsc", "onnx"), out, checkpoints, data_root)
+    exported = []
+
+    def export_model(target, *args):
+        exported.append(target)
+        raise RuntimeError("the model was exported again")
+
+    monkeypatch.setattr(lowering, "write", export_model)
+    card = exporting.export(Target("segnet_dsc", "onnx", int8=True), out, checkpoints, data_root)
+    assert not exported and card["verification"] == fresh["verification"]
+    assert (out / card["file"]).read_bytes() == (tmp_path / "alone" / fresh["file"]).read_bytes()  # the same file
+    fp32_card = Target("segnet_dsc", "onnx").card(out)
+    fp32_card.write_text(fp32_card.read_text().replace(card["source"]["sha256"], "0" * 64))  # other weights'
+    with pytest.raises(ExportError, match="exported again"):
+        exporting.export(Target("segnet_dsc", "onnx", int8=True), out, checkpoints, data_root)
+    assert exported == [Target("segnet_dsc", "onnx", int8=True)]

@@ -13,10 +13,12 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -130,8 +132,13 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
     began, file, details = time.perf_counter(), target.file(out_dir), {}
     with tempfile.TemporaryDirectory() as tmp:
         calibration = calibration_for(target, checkpoint_dir, weights_sha256, Path(tmp), size, data_root)
+        fp32 = fp32_onnx_at_hand(target, out_dir, weights_sha256, Path(tmp))
+
+        def write(out):
+            details.update(lowering.quantize_onnx(fp32, out, calibration) if fp32
+                           else lowering.write(target, folded, size, out, calibration))
         try:
-            atomic_write(file, lambda out: details.update(lowering.write(target, folded, size, out, calibration)))
+            atomic_write(file, write)
         except Exception as err:  # the exporters raise many kinds; the temporary file is already gone
             raise ExportError(f"the {target.format} export of {target.model} failed: "
                               f"{type(err).__name__}: {err}", errno=getattr(err, "errno", None)) from None
@@ -152,6 +159,23 @@ def export(target: Target, out_dir, checkpoint_dir=CHECKPOINT_DIR, data_root=Non
             "versions": lowering.versions()}
     atomic_write(target.card(out_dir), lambda tmp: tmp.write_text(json.dumps(card, indent=1)))
     return card
+
+
+def fp32_onnx_at_hand(target: Target, out_dir: Path, weights_sha256: str, tmp: Path) -> Path | None:
+    """For an int8 ONNX build, a copy of the folder's fp32 file of the same weights, verified when it
+    was built, to quantize instead of exporting the model again (seconds of torch.onnx's dynamo
+    export); None where there is none, or it is from other weights."""
+    if not (target.int8 and target.format == "onnx"):
+        return None
+    fp32 = replace(target, int8=False)
+    try:
+        card = json.loads(fp32.card(out_dir).read_text())
+        copy = shutil.copyfile(fp32.file(out_dir), tmp / "fp32.onnx")  # the folder's may be swept meanwhile
+        if card["source"]["sha256"] == weights_sha256 and card["bytes"] == copy.stat().st_size:
+            return copy
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def writable_folder(out_dir, target: Target) -> Path:

@@ -26,12 +26,19 @@ def write_onnx(model, example, path: Path, calibration=None) -> dict:
     if calibration is None:
         program.save(str(path), external_data=False)  # one self-contained file, weights inside
         return {"runtime": "ONNX Runtime (CPUExecutionProvider) or onnxruntime-web", "opset": OPSET}
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        program.save(str(fp32), external_data=False)
+        return quantize_onnx(fp32, path, calibration)
+
+
+def quantize_onnx(fp32: Path, path: Path, calibration) -> dict:
+    """An int8 ONNX file from an fp32 one: ONNX Runtime's static quantization (QDQ, per channel)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as tmp:
-        fp32, ready = Path(tmp) / "fp32.onnx", Path(tmp) / "ready.onnx"
-        program.save(str(fp32), external_data=False)
+        ready = Path(tmp) / "ready.onnx"
         quant_pre_process(str(fp32), str(ready), skip_optimization=True)  # its constant folding stores
         # MaxUnpool's zero-filled buffers as initializers: 7.9 MB of float zeros in the DSC's file
         quantize_static(str(ready), str(path), images_reader(calibration.images), quant_format=QuantFormat.QDQ,
