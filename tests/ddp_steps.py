@@ -1,7 +1,8 @@
 """A few training steps and one evaluation through train.py's own building blocks, on one process
-or under torchrun: rank 0 writes the per-step global losses and the confusion matrix as JSON.
+or under torchrun, with BatchNorm synced over the ranks and with each rank's own: rank 0 writes
+the per-step global losses and the confusion matrices as JSON.
 
-    python tests/ddp_steps.py [--no-sync-bn] OUT.json
+    python tests/ddp_steps.py OUT.json
     torchrun --standalone --nproc-per-node 2 tests/ddp_steps.py OUT.json
 """
 
@@ -47,11 +48,8 @@ class Float64(torch.nn.Module):
         return self.net(x.double())
 
 
-def main(out: str, sync_bn: bool) -> None:
-    torch.set_default_dtype(torch.float64)
-    ctx = distributed.setup("cpu")
+def steps(ctx, sync_bn: bool) -> dict:
     recipe = get_recipe("default", size=SIZE, batch_size=GLOBAL_BATCH, augment="none", epochs=1)
-    distributed.check_world(ctx, recipe.batch_size, IMAGES)
     net = Float64(build_model("segnet_dsc", recipe, seed=0, device=ctx.device, channels_last=False))
     run = Run(net, recipe, ctx, seed=0, autocast=False, channels_last=False)
     run.distribute(sync_bn)
@@ -60,11 +58,19 @@ def main(out: str, sync_bn: bool) -> None:
     before, _ = run.validate(val_images, val_masks)
     stats = run.train_epoch(PetTensors(images, masks), epoch=1)
     after, _ = run.validate(val_images, val_masks)
+    return {"step_losses": stats["step_losses"], "before": before, "after": after}
+
+
+def main(out: str, modes=("synced", "per_rank")) -> None:
+    """Each mode from the same weights and batches: BatchNorm over the global batch, or each rank's own."""
+    torch.set_default_dtype(torch.float64)
+    ctx = distributed.setup("cpu")
+    distributed.check_world(ctx, GLOBAL_BATCH, IMAGES)
+    results = {mode: steps(ctx, sync_bn=mode == "synced") for mode in modes}
     if ctx.is_main:
-        Path(out).write_text(json.dumps({"world_size": ctx.world_size, "step_losses": stats["step_losses"],
-                                         "before": before, "after": after}))
+        Path(out).write_text(json.dumps({"world_size": ctx.world_size, **results}))
     distributed.teardown(ctx)
 
 
 if __name__ == "__main__":
-    main(sys.argv[-1], "--no-sync-bn" not in sys.argv)
+    main(sys.argv[-1])
