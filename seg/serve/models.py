@@ -10,11 +10,21 @@ import os
 import reprlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from PIL import Image
 
 from seg.model.checkpoint import CHECKPOINT_DIR, CheckpointError, paths, train_command
 from seg.model.variants import PAIR, VARIANTS
+
+
+@dataclass(frozen=True)
+class Loading:
+    """What the inference thread's loading found."""
+
+    device: object  # torch.device
+    loaded: dict  # {name: seg.serve.inference.Loaded}
+    errors: dict  # {name: message naming the fix}
 
 
 class Models:
@@ -51,7 +61,7 @@ class Models:
                 self._loading = self._call(self._load)
             return self._loading
 
-    def _load(self) -> tuple:
+    def _load(self) -> Loading:
         from seg.serve.inference import inference_device, load_variant
 
         device = self._device or inference_device()
@@ -62,20 +72,20 @@ class Models:
             except CheckpointError as err:
                 command = train_command(name)
                 errors[name] = str(err) if command in str(err) else f"{err}. Re-create it with `{command}`"
-        return device, loaded, errors
+        return Loading(device, loaded, errors)
 
     @property
     def device(self):
-        return self.start().result()[0]
+        return self.start().result().device
 
     @property
     def loaded(self) -> dict:
         """{name: seg.serve.inference.Loaded} of the checkpoints that read and checked out."""
-        return self.start().result()[1]
+        return self.start().result().loaded
 
     @property
     def errors(self) -> dict[str, str]:
-        return self.start().result()[2]
+        return self.start().result().errors
 
     def warm_up(self, names=PAIR) -> Future:
         """Load, then build and warm these variants' fast paths on the inference thread; returns at once."""

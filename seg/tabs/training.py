@@ -59,8 +59,11 @@ class TrainingRecord:
         use, not at start-up: decoding needs torch, which the app's page does not wait for."""
         with self._pictures_lock:
             if self._pictures is None:
-                self._pictures = (*self._run(self._snapshot_images), self._run(self._sample_photo))
+                self._pictures = self._run(self._decode_pictures)  # one trip to the inference thread
             return self._pictures
+
+    def _decode_pictures(self) -> tuple:
+        return (*self._snapshot_images(), self._sample_photo())
 
     @property
     def photos(self):
