@@ -170,8 +170,10 @@ def fp32_onnx_at_hand(target: Target, out_dir: Path, weights_sha256: str, tmp: P
     fp32 = replace(target, int8=False)
     try:
         card = json.loads(fp32.card(out_dir).read_text())
+        if card["source"]["sha256"] != weights_sha256:
+            return None
         copy = shutil.copyfile(fp32.file(out_dir), tmp / "fp32.onnx")  # the folder's may be swept meanwhile
-        if card["source"]["sha256"] == weights_sha256 and card["bytes"] == copy.stat().st_size:
+        if card["bytes"] == copy.stat().st_size:
             return copy
     except (OSError, ValueError, KeyError, TypeError):
         pass
