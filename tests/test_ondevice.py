@@ -57,6 +57,8 @@ def page(browser, app):
 
 
 def choose(page, path):
+    # The status line is cleared first: the wait below is then for this file's answer, not the last one's.
+    page.evaluate("() => { const s = document.querySelector('#status'); s.textContent = ''; s.className = ''; }")
     page.locator("#photo").set_input_files(str(path))
     page.wait_for_function("document.querySelector('#status').textContent.includes('Press Run') || "
                            "document.querySelector('#status').className === 'error'")
