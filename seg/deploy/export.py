@@ -168,16 +168,14 @@ def fp32_onnx_at_hand(target: Target, out_dir: Path, weights_sha256: str, tmp: P
     if not (target.int8 and target.format == "onnx"):
         return None
     fp32 = replace(target, int8=False)
+    card = matching_card(fp32, out_dir, weights_sha256)
+    if card is None:
+        return None
     try:
-        card = json.loads(fp32.card(out_dir).read_text())
-        if card["source"]["sha256"] != weights_sha256:
-            return None
         copy = shutil.copyfile(fp32.file(out_dir), tmp / "fp32.onnx")  # the folder's may be swept meanwhile
-        if card["bytes"] == copy.stat().st_size:
-            return copy
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
+    except OSError:
+        return None
+    return copy if copy.stat().st_size == card["bytes"] else None
 
 
 def writable_folder(out_dir, target: Target) -> Path:
@@ -249,15 +247,25 @@ def build_lock(out_dir: Path, target: Target):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def matching_card(target: Target, out_dir, weights_sha256: str) -> dict | None:
+    """target's card in out_dir where its file is there, whole, and made from these weights."""
+    try:
+        card = json.loads(target.card(out_dir).read_text())
+        if card["source"]["sha256"] == weights_sha256 and card["bytes"] == target.file(out_dir).stat().st_size:
+            return card
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no file, or an unreadable card: not a match
+    return None
+
+
 def cached_or_export(target: Target, out_dir, checkpoint_dir, data_root) -> dict:
-    file, card_path = target.file(out_dir), target.card(out_dir)
-    if file.exists() and card_path.exists():
+    file = target.file(out_dir)
+    if file.exists() and target.card(out_dir).exists():
         try:
-            card = json.loads(card_path.read_text())
-            weights = paths(checkpoint_dir, target.model)["weights"]
-            if card["source"]["sha256"] == sha256(weights) and card["bytes"] == file.stat().st_size:
-                cache.used(file)
-                return card
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable card: export afresh
+            card = matching_card(target, out_dir, sha256(paths(checkpoint_dir, target.model)["weights"]))
+        except OSError:
+            card = None  # no checkpoint: export names it
+        if card is not None:
+            cache.used(file)
+            return card
     return export(target, out_dir, checkpoint_dir, data_root)
